@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from careerbot.faq import Problem
 from careerbot.faq_files import Origin, Sources
-from careerbot.normalize import words
+from careerbot.normalize import content_words
 from careerbot.telegram_html import MESSAGE_LIMIT, check_html
 
 PHONE_LIMIT = 1000  # visible characters: beyond this an answer no longer fits a phone screen
@@ -40,7 +40,9 @@ def check_duplicate_ids(sources: Sources, today: date) -> Iterator[Problem]:
 
 def check_references(sources: Sources, today: date) -> Iterator[Problem]:
     """`related` ids, event references and file themes must point at something that exists."""
-    entry_ids = {entry.id for entry, _ in sources.entries}
+    if sources.unparsed:
+        return  # ids in the unreadable file are unknown: reporting references would mislead
+    entry_ids = {entry.id for entry, _ in sources.entries} | sources.invalid_ids
     theme_ids = {theme.id for theme, _ in sources.themes}
     for entry, origin in sources.entries:
         for index, target in enumerate(entry.related):
@@ -159,7 +161,7 @@ def check_phrasings(sources: Sources, today: date) -> Iterator[Problem]:
         phrasings = [("question", entry.question, 0)] + [
             ("alternatives", text, i) for i, text in enumerate(entry.alternatives)]
         for field_name, text, index in phrasings:
-            key = words(text)
+            key = content_words(text)
             at = (field_name,) if field_name == "question" else (field_name, index)
             line = origin.line(*at)
             if key in owner and owner[key][0] != entry.id:

@@ -40,6 +40,10 @@ class Sources:
     smalltalk: list[tuple[SmallTalk, Origin]] = field(default_factory=list)
     matching: dict[str, Any] = field(default_factory=dict)
     theme_of_file: dict[Path, tuple[str, Origin]] = field(default_factory=dict)
+    # Ids seen in files that failed validation, and whether some file could not be parsed at all:
+    # references to those ids are not reported, so one broken file does not cascade.
+    invalid_ids: set[str] = field(default_factory=set)
+    unparsed: bool = False
 
 
 class _Loader(yaml.SafeLoader):

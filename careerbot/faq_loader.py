@@ -37,6 +37,7 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
         file, read_problems = read_yaml(path)
         problems.extend(read_problems)
         if file is None:
+            sources.unparsed = True
             continue
         if not isinstance(file.data, dict):
             problems.append(Problem(path, 1, "the file must be a mapping of fields",
@@ -46,6 +47,9 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
         problems.extend(schema_problems)
         if not schema_problems:
             problems.extend(_build(file, sources))
+        elif file.kind == "entries" and isinstance(file.data.get("entries"), list):
+            sources.invalid_ids.update(str(raw["id"]) for raw in file.data["entries"]
+                                       if isinstance(raw, dict) and "id" in raw)
     return sources, problems
 
 

@@ -1,0 +1,43 @@
+"""Shared fixtures: a valid mini FAQ to copy and break, and a clean environment."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never inherit the developer's careerbot or Telegram settings."""
+    for name in ("TELEGRAM_BOT_TOKEN", "CAREERBOT_FAQ_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def faq_dir(tmp_path: Path) -> Path:
+    """A writable copy of the valid mini FAQ in tests/fixtures/faq."""
+    target = tmp_path / "faq"
+    shutil.copytree(FIXTURES / "faq", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace one exact piece of a file (failing loudly if it is not there)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur once in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    """1-based line number of the first line containing needle."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
