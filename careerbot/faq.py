@@ -79,12 +79,17 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class SmallTalk:
-    """A kind of small talk (greeting, thanks...) with the phrasings that trigger it."""
+    """A kind of small talk (greeting, thanks...) with the phrasings that trigger it.
+
+    `ranked` small talk (out-of-scope topics close to ours) competes with the entries in the
+    ranking instead of being compared with the whole message.
+    """
 
     id: str
     patterns: tuple[str, ...]
     replies: tuple[str, ...]
     en_replies: tuple[str, ...] = ()
+    ranked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def _build(file: YamlFile, sources: Sources) -> list[Problem]:
     elif file.kind == "smalltalk":
         for index, raw in enumerate(data["smalltalk"]):
             talk = SmallTalk(raw["id"], tuple(raw["patterns"]), tuple(raw["replies"]),
-                             tuple(raw.get("en_replies", ())))
+                             tuple(raw.get("en_replies", ())), bool(raw.get("ranked", False)))
             sources.smalltalk.append((talk, file.origin("smalltalk", index)))
     elif file.kind == "matching":
         sources.matching = dict(data)

@@ -1,14 +1,17 @@
 """Match a message to the FAQ: rank entries, then decide answer / suggest / smalltalk / fallback.
 
-Three signals, each scaled to [0, 1] so that their weighted mean is a usable confidence:
+Ranking uses three signals, each scaled to [0, 1] so that their weighted mean is a usable confidence:
 - `chars`: BM25 over character 3-5-grams of the content words, one document per entry (the best
   single ranker measured in research/matching.md; robust to typos and missing accents);
 - `words`: BM25 over French Snowball stems (catches inflections the n-grams split);
 - `fuzzy`: rapidfuzz token_set_ratio against each phrasing, best per entry, computed only for the
   leading candidates so the cost stays flat as the FAQ grows.
 BM25 scores are divided by the best score the query could reach (every term matched), which makes
-them comparable across queries. Weights and thresholds come from `Settings` (faq/matching.yaml,
-written by `careerbot calibrate`).
+them comparable across queries. The decision rests on `Confidence`, a small logistic model of
+"the best entry is right" fitted on the development set. Out-of-scope topics close to ours
+(ranked small talk: private-sector jobs, other "concours"...) are ranked like entries, so that a
+near-domain message finds its real topic and gets a polite redirection. Weights, model and thresholds come from
+`Settings` (faq/matching.yaml, written by `careerbot calibrate`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from careerbot.faq import Faq, SmallTalk
 from careerbot.normalize import char_ngrams, content_words, stems, words
 
 Status = Literal["answer", "suggest", "smalltalk", "fallback"]
+OFF_TOPIC = "~"  # id prefix of ranked small talk (out-of-scope topics) in a ranking
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -40,39 +44,80 @@ class Weights:
 
 
 @dataclass(frozen=True, slots=True)
+class Confidence:
+    """Logistic model of P(the best entry is right) from the shape of the ranking.
+
+    Fitted by `careerbot calibrate` on the development set. The message length matters: a long
+    message spreads its words over many entries, so its best score is lower for the same
+    certainty.
+    """
+
+    bias: float = -4.0
+    top: float = 6.0
+    margin: float = 4.0
+    relative_margin: float = 3.0
+    length: float = 0.5
+
+    def features(self, ranking: Sequence[tuple[str, float]], length: int) -> FloatArray:
+        """The model's inputs: best score, its lead (absolute, relative), log message length."""
+        best = ranking[0][1] if ranking else 0.0
+        second = ranking[1][1] if len(ranking) > 1 else 0.0
+        return np.array([best, best - second, 1 - second / best if best else 0.0,
+                         math.log1p(length)])
+
+    def probability(self, ranking: Sequence[tuple[str, float]], length: int) -> float:
+        """P(the best entry answers the message)."""
+        if not ranking:
+            return 0.0
+        weights = np.array([self.top, self.margin, self.relative_margin, self.length])
+        z = float(self.features(ranking, length) @ weights) + self.bias
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """Decision thresholds on the fused score (0-1) and the small-talk score (0-100)."""
+    """How to fuse the signals and where to draw the lines between outcomes."""
 
     weights: Weights = field(default_factory=Weights)
-    answer_min: float = 0.5
-    margin_min: float = 0.08
-    suggest_min: float = 0.3
-    suggest_window: float = 0.2
-    smalltalk_min: float = 80.0
+    confidence: Confidence = field(default_factory=Confidence)
+    answer_min: float = 0.7  # P(right) needed to answer directly
+    suggest_min: float = 0.15  # P(right) needed to offer the leading entries as choices
+    suggest_window: float = 0.2  # suggestions stay within this distance of the best score
+    smalltalk_min: float = 80.0  # rapidfuzz ratio (0-100) to a small-talk pattern
     candidates: int = 20
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
         """Settings from a faq/matching.yaml mapping (missing keys keep their defaults)."""
-        known = {f.name for f in fields(cls)} - {"weights"}
-        values = {key: float(raw[key]) for key in known if key in raw}
-        if "candidates" in values:
-            values["candidates"] = int(values["candidates"])
-        weights = Weights(**{k: float(v) for k, v in raw.get("weights", {}).items()})
-        return cls(weights=weights, **values)  # type: ignore[arg-type]
+        scalars = {f.name for f in fields(cls)} - {"weights", "confidence", "candidates"}
+        values: dict[str, Any] = {key: float(raw[key]) for key in scalars if key in raw}
+        if "candidates" in raw:
+            values["candidates"] = int(raw["candidates"])
+        return cls(weights=Weights(**{k: float(v) for k, v in raw.get("weights", {}).items()}),
+                   confidence=Confidence(**{k: float(v)
+                                            for k, v in raw.get("confidence", {}).items()}),
+                   **values)
 
     def to_mapping(self) -> dict[str, Any]:
         """The mapping written to faq/matching.yaml."""
         return {
-            "weights": {f.name: round(getattr(self.weights, f.name), 3) for f in fields(Weights)},
+            "weights": _rounded(self.weights),
+            "confidence": _rounded(self.confidence),
             **{f.name: round(getattr(self, f.name), 3) for f in fields(self)
-               if f.name not in {"weights", "candidates"}},
+               if f.name not in {"weights", "confidence", "candidates"}},
         }
+
+
+def _rounded(record: Weights | Confidence) -> dict[str, float]:
+    return {f.name: round(float(getattr(record, f.name)), 3) for f in fields(record)}
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The decision for one message, with the evidence behind it."""
+    """The decision for one message, with the evidence behind it.
+
+    `score` is the confidence that the best entry is right (0-1), or the small-talk closeness.
+    """
 
     status: Status
     entry_id: str | None = None
@@ -123,18 +168,21 @@ class Matcher:
     def __init__(self, faq: Faq, settings: Settings | None = None) -> None:
         self.faq = faq
         self.settings = settings or Settings()
-        self.ids = [entry.id for entry in faq.entries]
+        ranked_talk = [talk for talk in faq.smalltalk if talk.ranked]
+        self.ids = [entry.id for entry in faq.entries] + [OFF_TOPIC + t.id for t in ranked_talk]
         documents = [(*entry.phrasings(), " ".join(entry.keywords)) for entry in faq.entries]
+        documents += [talk.patterns for talk in ranked_talk]
         self.chars = Bm25([[g for text in doc for g in char_ngrams(text)] for doc in documents])
         self.words = Bm25([[s for text in doc for s in stems(text)] for doc in documents])
         phrasings: list[str] = []
         self.offsets = [0]
-        for entry in faq.entries:
-            phrasings.extend(" ".join(content_words(text)) for text in entry.phrasings())
+        for doc in documents:
+            phrasings.extend(" ".join(content_words(text)) for text in doc)
             self.offsets.append(len(phrasings))
         self.phrasings = phrasings
         self.smalltalk: list[tuple[str, SmallTalk]] = [
-            (" ".join(words(pattern)), talk) for talk in faq.smalltalk for pattern in talk.patterns
+            (" ".join(words(pattern)), talk) for talk in faq.smalltalk if not talk.ranked
+            for pattern in talk.patterns
         ]
 
     def rank(self, text: str) -> list[tuple[str, float]]:
@@ -180,22 +228,29 @@ class Matcher:
         """Decide what to do with a message."""
         ranking = self.rank(text)
         talk, closeness = self.smalltalk_match(text)
-        decision = decide(ranking, closeness, self.settings)
-        return replace(decision, smalltalk_id=talk.id if decision.status == "smalltalk" and talk
-                       else None, ranking=tuple(ranking[:5]))
+        confidence = self.settings.confidence.probability(ranking, len(content_words(text)))
+        decision = decide(ranking, confidence, closeness, self.settings)
+        if decision.status == "smalltalk" and decision.smalltalk_id is None and talk:
+            decision = replace(decision, smalltalk_id=talk.id)
+        return replace(decision, ranking=tuple(ranking[:5]))
 
 
-def decide(ranking: Sequence[tuple[str, float]], smalltalk: float, s: Settings) -> Match:
-    """Answer when the best entry is strong and clear of the next; else small talk, suggest, or
-    fall back. Separate from `Matcher` so calibration can replay it on stored rankings."""
-    best_id, best = ranking[0] if ranking else (None, 0.0)
-    second = ranking[1][1] if len(ranking) > 1 else 0.0
-    if best_id is not None and best >= s.answer_min and best - second >= s.margin_min:
-        return Match("answer", best_id, best)
+def decide(ranking: Sequence[tuple[str, float]], confidence: float, smalltalk: float,
+           s: Settings) -> Match:
+    """Answer when confident; else small talk, suggestions or a fallback.
+
+    Separate from `Matcher` so that calibration can replay it on stored rankings.
+    """
+    best_id = ranking[0][0] if ranking else ""
+    if best_id.startswith(OFF_TOPIC) and confidence >= s.suggest_min:
+        return Match("smalltalk", None, confidence, smalltalk_id=best_id[len(OFF_TOPIC):])
+    if ranking and confidence >= s.answer_min:
+        return Match("answer", best_id, confidence)
     if smalltalk >= s.smalltalk_min:
         return Match("smalltalk", None, smalltalk / 100)
-    if best_id is not None and best >= s.suggest_min:
+    if ranking and confidence >= s.suggest_min:
+        best = ranking[0][1]
         picks = tuple(i for i, score in ranking[:3]
-                      if score >= s.suggest_min and score >= best - s.suggest_window)
-        return Match("suggest", None, best, suggestions=picks)
-    return Match("fallback", None, best)
+                      if score >= best - s.suggest_window and not i.startswith(OFF_TOPIC))
+        return Match("suggest", None, confidence, suggestions=picks)
+    return Match("fallback", None, confidence)
