@@ -192,8 +192,8 @@ def parser() -> argparse.ArgumentParser:
     cal = command("calibrate", cmd_calibrate, "Choose matcher thresholds on a development set.")
     cal.add_argument("file")
     cal.add_argument("--write", action="store_true", help="save them to FAQ_DIR/matching.yaml")
-    cal.add_argument("--max-wrong", type=float, default=0.03,
-                     help="budget of wrong direct answers on the set (default 0.03)")
+    cal.add_argument("--max-wrong", type=float, default=0.025,
+                     help="budget of wrong direct answers on the set (default 0.025)")
     cal.add_argument("--max-oos", type=float, default=0.01,
                      help="budget of answered out-of-scope messages (default 0.01)")
     command("chat", cmd_chat, "Chat with the bot in the terminal.")

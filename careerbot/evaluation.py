@@ -166,8 +166,8 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
 
     1. signal weights: the set whose best entry is right most often;
     2. the confidence model: logistic regression of "best entry is right" on the ranking's shape;
-    3. answer_min: the lowest confidence that keeps wrong answers and answered out-of-scope
-       messages within their budgets (lowest = most direct answers);
+    3. answer_min and margin_min: the pair giving the most direct answers while wrong answers
+       and answered out-of-scope messages stay within their budgets;
     4. suggest_min: most resolved cases, minus a penalty for offering choices to out-of-scope
        messages (a "did you mean" on "passeport" is noise).
     """
@@ -195,15 +195,16 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
         return _rates([_outcome(c, decide(r, p, t, settings))
                        for c, r, p, t in zip(cases, rankings, probabilities, talks, strict=True)])
 
-    settings = replace(base, weights=best_weights, confidence=confidence)
-    for answer_min in _steps(0.3, 0.99, 0.01):
-        candidate = replace(settings, answer_min=answer_min)
+    settings = replace(base, weights=best_weights, confidence=confidence, answer_min=1.0)
+    best_right = -1.0
+    for margin_min, answer_min in itertools.product(_steps(0.0, 0.1, 0.005),
+                                                    _steps(0.3, 0.99, 0.01)):
+        candidate = replace(settings, answer_min=answer_min, margin_min=margin_min)
         found = rates(candidate)
-        if found["direct_wrong"] <= max_wrong and found["oos_answered"] <= max_oos:
-            settings = candidate
-            break
-    else:
-        settings = replace(settings, answer_min=1.0)
+        if (found["direct_wrong"] <= max_wrong and found["oos_answered"] <= max_oos
+                and found["direct_right"] > best_right):
+            best_right, chosen_answer = found["direct_right"], candidate
+    settings = chosen_answer if best_right >= 0 else settings
     best_value = -1.0
     chosen = settings
     for suggest_min in _steps(0.01, settings.answer_min, 0.01):

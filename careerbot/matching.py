@@ -81,6 +81,7 @@ class Settings:
     weights: Weights = field(default_factory=Weights)
     confidence: Confidence = field(default_factory=Confidence)
     answer_min: float = 0.7  # P(right) needed to answer directly
+    margin_min: float = 0.0  # lead over the second entry needed to answer directly (ties are risky)
     suggest_min: float = 0.15  # P(right) needed to offer the leading entries as choices
     suggest_window: float = 0.2  # suggestions stay within this distance of the best score
     smalltalk_min: float = 80.0  # rapidfuzz ratio (0-100) to a small-talk pattern
@@ -244,7 +245,8 @@ def decide(ranking: Sequence[tuple[str, float]], confidence: float, smalltalk: f
     best_id = ranking[0][0] if ranking else ""
     if best_id.startswith(OFF_TOPIC) and confidence >= s.suggest_min:
         return Match("smalltalk", None, confidence, smalltalk_id=best_id[len(OFF_TOPIC):])
-    if ranking and confidence >= s.answer_min:
+    lead = ranking[0][1] - ranking[1][1] if len(ranking) > 1 else 1.0
+    if ranking and confidence >= s.answer_min and lead >= s.margin_min:
         return Match("answer", best_id, confidence)
     if smalltalk >= s.smalltalk_min:
         return Match("smalltalk", None, smalltalk / 100)
