@@ -39,14 +39,14 @@ STOPWORDS: frozenset[str] = frozenset(
     a ai aie as au aux avec avoir c ca ce ceci cela celle celui ces cet cette d de des du donc
     elle elles en est es et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me
     meme mes moi mon n ne nos notre nous on ont or ou par pas peu peut peux pouvoir puis qu que quel
-    quelle quelles quels qui quoi s sa se ses si son sont suis sur t ta te tes toi ton tu un une
+    quelle quelles quels qui s sa se ses si son sont suis sur t ta te tes toi ton tu un une
     vos votre vous y voudrais voudrait veux veut vouloir savoir sais sait svp plait merci bonjour
     bonsoir salut hello hi est-ce estce ete etes avez avons aurai aurais serait sera etait alors
     aussi bien bon tres trop plus moins tout toute tous toutes chose choses truc trucs genre
     vraiment comme quand-meme quoique dois doit devoir faut falloir il-y-a ya dire dit svp stp
     the an is are was were be been what how do does did i you he she we they it its my your me
     to of in for on at by with and or as this that there can could would should will about from
-    get any some please thanks thank hey which who whom
+    get any some please thanks thank hey which who whom if im
     """.split()
 )
 

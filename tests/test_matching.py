@@ -1,0 +1,138 @@
+"""The matcher: normalisation, ranking, the four outcomes and their calibration."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from careerbot.evaluation import Case, calibrate, fit_logistic, run, summarise
+from careerbot.faq import Faq
+from careerbot.faq_loader import load_faq
+from careerbot.matching import OFF_TOPIC, Bm25, Matcher, Settings, decide
+from careerbot.normalize import content_words, looks_english, words
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    """The shipped FAQ with its calibrated settings."""
+    faq, _ = load_faq(REPO / "faq")
+    return Matcher(faq, Settings.from_mapping(faq.matching))
+
+
+def test_words_fold_accents_elisions_and_sms() -> None:
+    """Accents, elisions, case, punctuation and SMS spellings are normalised."""
+    assert words("C'est QUOI l'âge LIMITE ?!") == ("est", "quoi", "age", "limite")
+    assert words("kel concour ds la fp") == ("quel", "concours", "dans", "la", "fonction",
+                                            "publique")
+    assert words("bac+3 « œuvre »") == ("bac", "3", "oeuvre")
+    assert content_words("je voudrais savoir c koi un concours") == ("quoi", "concours")
+
+
+def test_looks_english() -> None:
+    """English messages are told apart from French ones."""
+    assert looks_english("how do I become a civil servant in France")
+    assert not looks_english("comment devenir fonctionnaire")
+    assert not looks_english("concours")
+
+
+def test_bm25_scores_are_normalised_and_ordered() -> None:
+    """A document holding every query term scores higher than one holding some; all in [0, 1]."""
+    index = Bm25([["concours", "externe"], ["concours"], ["salaire", "grille"]])
+    scores = index.scores(["concours", "externe"])
+    assert scores[0] > scores[1] > scores[2] == 0.0
+    assert 0.0 < scores.max() <= 1.0
+    assert index.scores(["inconnu"]).max() == 0.0
+
+
+@pytest.mark.parametrize(("text", "entry_id"), [
+    ("c koi un concours", "concours-definition"),
+    ("je voudrais travailler dans la fonction publique sans passer de concours, c'est possible ?",
+     "recrutement-sans-concours"),
+    ("PACTE", "pacte"),
+    ("c'est quoi la différence entre catégorie A, B et C", "categories-a-b-c"),
+    ("do i need french citizenship to be a civil servant", "conditions-nationalite"),
+])
+def test_clear_questions_are_answered(matcher: Matcher, text: str, entry_id: str) -> None:
+    """Unambiguous questions in several styles get their entry directly."""
+    match = matcher.match(text)
+    assert (match.status, match.entry_id) == ("answer", entry_id)
+    assert 0.0 <= match.score <= 1.0
+
+
+@pytest.mark.parametrize(("text", "talk"), [
+    ("bonjour", "greeting"), ("Merci beaucoup !", "thanks"), ("t es nul", "insult"),
+    ("comment renouveler mon passeport", "hors-champ-demarches"),
+])
+def test_small_talk_and_off_topic(matcher: Matcher, text: str, talk: str) -> None:
+    """Greetings, thanks, insults and near-domain topics are small talk, not answers."""
+    match = matcher.match(text)
+    assert (match.status, match.smalltalk_id) == ("smalltalk", talk)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "asdfgh qwerty zxcv", "бюджет служба",
+                                  "x" * 20000])
+def test_strange_input_falls_back(matcher: Matcher, text: str) -> None:
+    """Empty, emoji-only, gibberish, other scripts and huge messages fall back without error."""
+    assert matcher.match(text).status == "fallback"
+
+
+def test_near_ties_are_offered_not_answered(matcher: Matcher) -> None:
+    """When entries score almost alike the bot offers them instead of guessing."""
+    match = matcher.match("what is a civil service exam")
+    assert match.status == "suggest"
+    assert "concours-definition" in match.suggestions
+    assert 1 <= len(match.suggestions) <= 3
+
+
+def test_decide_rules() -> None:
+    """Confident and clear -> answer; off-topic best -> small talk; unsure -> suggest/fallback."""
+    s = Settings(answer_min=0.7, margin_min=0.05, suggest_min=0.2, suggest_window=0.1)
+    ranking = [("a", 0.9), ("b", 0.5), ("c", 0.85)]
+    assert decide(ranking, 0.8, 0.0, s).status == "answer"
+    assert decide([("a", 0.9), ("b", 0.88)], 0.8, 0.0, s).status == "suggest"  # no lead
+    assert decide(ranking, 0.5, 0.0, s).suggestions == ("a", "c")  # b is out of the window
+    assert decide(ranking, 0.1, 0.0, s).status == "fallback"
+    assert decide(ranking, 0.1, 95.0, s).status == "smalltalk"
+    off = decide([(OFF_TOPIC + "prive", 0.9), ("a", 0.3)], 0.3, 0.0, s)
+    assert (off.status, off.smalltalk_id) == ("smalltalk", "prive")
+    assert decide([("a", 0.9), (OFF_TOPIC + "x", 0.89)], 0.5, 0.0, s).suggestions == ("a",)
+
+
+def test_settings_round_trip() -> None:
+    """Settings written to matching.yaml read back the same."""
+    settings = Settings(answer_min=0.61, margin_min=0.02, suggest_min=0.2)
+    assert Settings.from_mapping(settings.to_mapping()) == settings
+
+
+def test_fit_logistic_orders_probabilities() -> None:
+    """The fitted model gives higher probability where the label is 1 more often."""
+    x = np.array([[0.1], [0.2], [0.3], [0.6], [0.7], [0.9], [0.4], [0.5]])
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 1], dtype=float)
+    w = fit_logistic(x, y)
+    assert w[0] > 0  # more score, more likely right
+
+
+def test_calibrate_respects_the_budgets(tmp_path: Path, faq_dir: Path) -> None:
+    """Calibrated settings keep wrong answers and answered out-of-scope within their budgets."""
+    faq, _ = load_faq(faq_dir)
+    cases = [Case("c koi un concours", ("concours-definition",)),
+             Case("categorie b diplome", ("categories-a-b-c",)),
+             Case("cdd dans l administration", ("contractuel",)),
+             Case("salaire footballeur", ()), Case("bonjour", ())]
+    result = calibrate(faq, cases, Settings(), max_wrong=0.0, max_oos=0.0)
+    summary = summarise(run(cases, Matcher(faq, result.settings)))
+    assert summary["direct_wrong"] == 0.0
+    assert summary["oos_answered"] == 0.0
+    assert summary["resolved"] == result.summary["resolved"]
+
+
+def test_index_has_one_row_per_entry_and_off_topic(matcher: Matcher) -> None:
+    """Entries and ranked small talk share one index; other small talk is whole-message."""
+    faq: Faq = matcher.faq
+    ranked = [t for t in faq.smalltalk if t.ranked]
+    assert len(matcher.ids) == len(faq.entries) + len(ranked)
+    assert replace(matcher.settings) == matcher.settings
