@@ -8,6 +8,7 @@ wins, users who type something close will certainly get the wrong answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 from careerbot.faq import Faq, Problem
 from careerbot.faq_files import Origin, Sources
 from careerbot.matching import Matcher, Settings

@@ -196,15 +196,16 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
                        for c, r, p, t in zip(cases, rankings, probabilities, talks, strict=True)])
 
     settings = replace(base, weights=best_weights, confidence=confidence, answer_min=1.0)
-    best_right = -1.0
+    best_share = -1.0
+    chosen_answer = settings
     for margin_min, answer_min in itertools.product(_steps(0.0, 0.1, 0.005),
                                                     _steps(0.3, 0.99, 0.01)):
         candidate = replace(settings, answer_min=answer_min, margin_min=margin_min)
         found = rates(candidate)
         if (found["direct_wrong"] <= max_wrong and found["oos_answered"] <= max_oos
-                and found["direct_right"] > best_right):
-            best_right, chosen_answer = found["direct_right"], candidate
-    settings = chosen_answer if best_right >= 0 else settings
+                and found["direct_right"] > best_share):
+            best_share, chosen_answer = found["direct_right"], candidate
+    settings = chosen_answer
     best_value = -1.0
     chosen = settings
     for suggest_min in _steps(0.01, settings.answer_min, 0.01):
@@ -226,8 +227,10 @@ def _top_is_right(ranking: Sequence[tuple[str, float]], case: Case) -> bool:
 
 def fit_logistic(features: npt.NDArray[np.float64], labels: npt.NDArray[np.float64],
                  l2: float = 0.01) -> list[float]:
-    """Coefficients (one per feature, then the bias) of an L2-regularised logistic regression,
-    fitted by Newton's method (a few iterations suffice for a handful of features)."""
+    """Fit an L2-regularised logistic regression; coefficients per feature, then the bias.
+
+    Newton's method: a few iterations suffice for a handful of features.
+    """
     x = np.hstack([features, np.ones((len(features), 1))])
     w = np.zeros(x.shape[1])
     for _ in range(50):

@@ -179,7 +179,8 @@ def _explain(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, st
         missing = str(error.message).split("'")[1]
         return f"{where}: missing field {missing!r}", f"add `{missing}:`"
     if validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        rule = error.schema if isinstance(error.schema, dict) else {}
+        allowed = sorted(rule.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         names = ", ".join(repr(u) for u in unknown)
         guess = process.extractOne(unknown[0], allowed) if unknown else None
@@ -200,7 +201,7 @@ def _explain(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, st
     if validator in {"minItems", "minLength"}:
         return f"{where}: must not be empty", "fill it in or remove the field if it is optional"
     if validator == "maxLength":
-        return f"{where}: is too long ({len(error.instance)} characters)", (
+        return f"{where}: is too long ({len(str(error.instance))} characters)", (
             f"keep it under {error.validator_value} characters")
     return f"{where}: {error.message}", ""
 

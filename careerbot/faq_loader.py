@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from careerbot.clashes import find_clashes
 from careerbot.faq import (
     Entry,
     Event,
@@ -17,7 +18,6 @@ from careerbot.faq import (
     Theme,
     Translation,
 )
-from careerbot.clashes import find_clashes
 from careerbot.faq_checks import run_checks
 from careerbot.faq_files import Sources, YamlFile, read_yaml, validate
 from careerbot.matching import Settings

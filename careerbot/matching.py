@@ -10,8 +10,8 @@ BM25 scores are divided by the best score the query could reach (every term matc
 them comparable across queries. The decision rests on `Confidence`, a small logistic model of
 "the best entry is right" fitted on the development set. Out-of-scope topics close to ours
 (ranked small talk: private-sector jobs, other "concours"...) are ranked like entries, so that a
-near-domain message finds its real topic and gets a polite redirection. Weights, model and thresholds come from
-`Settings` (faq/matching.yaml, written by `careerbot calibrate`).
+near-domain message finds its real topic and gets a polite redirection. Weights, model and
+thresholds come from `Settings` (faq/matching.yaml, written by `careerbot calibrate`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""careerbot tests."""

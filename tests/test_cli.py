@@ -1,0 +1,99 @@
+"""The `careerbot` command line, run as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from careerbot.cli import main
+from tests.conftest import REPO, edit
+
+
+def test_check_ok(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A clean FAQ passes with a one-line summary and exit 0."""
+    assert main(["check", str(faq_dir), "--today", "2026-11-26"]) == 0
+    assert capsys.readouterr().out == \
+        f"{faq_dir}: OK, 3 entries, 2 themes, 2 events, 0 warning(s)\n"
+
+
+def test_check_errors_exit_1(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Errors are printed as path:line: message and the exit code is 1."""
+    edit(faq_dir / "contrats.yaml", "    related: [concours-definition]", "    related: [nope]")
+    assert main(["check", str(faq_dir), "--today", "2026-11-26"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{faq_dir / 'contrats.yaml'}:")
+    assert captured.err == f"{faq_dir}: 1 error(s), 0 warning(s)\n"
+
+
+def test_check_strict_fails_on_warnings(faq_dir: Path) -> None:
+    """Warnings pass by default and fail with --strict."""
+    edit(faq_dir / "contrats.yaml", "    reviewed: 2026-06-01", "    reviewed: 2024-06-01")
+    assert main(["check", str(faq_dir), "--today", "2026-11-26"]) == 0
+    assert main(["check", str(faq_dir), "--today", "2026-11-26", "--strict"]) == 1
+
+
+def test_ask_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ask --json` gives status, id, score and suggestions."""
+    assert main(["ask", "c koi un concours", "--json", "--faq", str(REPO / "faq")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"status", "id", "score", "suggestions"}
+    assert (result["status"], result["id"]) == ("answer", "concours-definition")
+
+
+def test_ask_with_broken_faq_says_why(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A broken FAQ stops the command with the problem and the way to see them all."""
+    edit(faq_dir / "contrats.yaml", "    related: [concours-definition]", "    related: [nope]")
+    with pytest.raises(SystemExit) as raised:
+        main(["ask", "bonjour", "--faq", str(faq_dir)])
+    assert raised.value.code == 1
+    assert f"run `careerbot check {faq_dir}`" in capsys.readouterr().err
+
+
+def test_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`eval --json` returns the documented keys, computed from the cases."""
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('cases:\n  - q: "c koi un concours"\n    expect: [concours-definition]\n'
+                     '  - q: "bonjour"\n    expect: []\n', encoding="utf-8")
+    assert main(["eval", str(cases), "--json", "--faq", str(REPO / "faq")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {k: result[k] for k in ("direct_right", "direct_wrong", "resolved", "oos_answered",
+                                    "n_in_scope", "n_out_of_scope")} == {
+        "direct_right": 1.0, "direct_wrong": 0.0, "resolved": 1.0, "oos_answered": 0.0,
+        "n_in_scope": 1, "n_out_of_scope": 1}
+    assert [c["status"] for c in result["cases"]] == ["answer", "smalltalk"]
+
+
+def test_eval_rejects_unknown_ids(tmp_path: Path) -> None:
+    """A case expecting an id the FAQ lacks is refused with the id named."""
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases:\n  - q: x\n    expect: [nope]\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as raised:
+        main(["eval", str(cases), "--faq", str(REPO / "faq")])
+    assert raised.value.code == f"careerbot: {cases} expects unknown entry ids: nope"
+
+
+def run_command(*args: str, stdin: str = "", env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """Run the installed `careerbot` script as a user would."""
+    script = Path(sys.executable).parent / "careerbot"
+    return subprocess.run([str(script), *args], input=stdin, capture_output=True, text=True,
+                          cwd=REPO, env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60)
+
+
+def test_run_without_token_chats_in_the_terminal() -> None:
+    """`careerbot run` with no token is the terminal chat."""
+    done = run_command("run", stdin="bonjour\n/quit\n")
+    assert done.returncode == 0, done.stderr
+    assert "Bonjour ! 👋 Posez-moi votre question" in done.stdout
+
+
+def test_run_with_token_says_telegram_is_not_there_yet() -> None:
+    """With a token, this version says plainly that the Telegram channel is not built."""
+    done = run_command("run", env={"TELEGRAM_BOT_TOKEN": "123:abc"})
+    assert done.returncode == 2
+    assert "123:abc" not in done.stderr + done.stdout
+    assert "the Telegram channel is not part of this version yet" in done.stderr

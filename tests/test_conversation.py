@@ -1,0 +1,123 @@
+"""The conversation core and its terminal rendering, on the mini FAQ fixture."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from careerbot.conversation import Conversation, format_date
+from careerbot.faq_loader import load_faq
+from careerbot.matching import Matcher, Settings
+from careerbot.telegram_html import check_html
+from careerbot.terminal import chat, render, respond
+
+
+def conversation(faq_dir: Path, now: datetime) -> Conversation:
+    """A conversation over the fixture FAQ at a fixed moment."""
+    faq, _ = load_faq(faq_dir)
+    settings = Settings(answer_min=0.5, margin_min=0.0, suggest_min=0.3)
+    return Conversation(faq, Matcher(faq, settings), clock=lambda: now)
+
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def test_answer_has_links_related_and_next_event(faq_dir: Path) -> None:
+    """An answer shows its links as URL buttons, related entries, and the next event on its tags."""
+    reply = conversation(faq_dir, NOW).entry("concours-definition")
+    assert reply.html.startswith("Le <b>concours</b> est la voie normale")
+    assert "📅 Prochain événement sur ce sujet : <b>Soirée des futurs agents</b>, 12 mars 2030" in reply.html
+    urls = [b.url for row in reply.buttons for b in row if b.url]
+    assert urls == ["https://www.service-public.fr/particuliers/vosdroits/F434"]
+    assert [b.action for b in reply.actions()] == ["e:contractuel", "t:acces", "menu"]
+    assert check_html(reply.html).errors == ()
+
+
+def test_english_question_gets_english_answer(faq_dir: Path) -> None:
+    """A message in English is answered with the entry's English version."""
+    reply = conversation(faq_dir, NOW).ask("how do civil service exams work")
+    assert reply.html.startswith("The <b>concours</b> is the normal way in.")
+
+
+def test_small_talk_reply(faq_dir: Path) -> None:
+    """A greeting gets the small-talk reply and the menu."""
+    reply = conversation(faq_dir, NOW).ask("bonjour")
+    assert reply.html == "Bonjour ! Posez votre question."
+    assert [b.action for b in reply.actions()] == ["themes", "events"]
+
+
+def test_fallback_offers_a_way_forward(faq_dir: Path) -> None:
+    """A message the bot cannot place gets tips and the themes/events menu, never an error."""
+    reply = conversation(faq_dir, NOW).ask("qwerty zxcvb")
+    assert reply.html.startswith("Désolé, je n'ai pas trouvé de réponse sûre")
+    assert [b.action for b in reply.actions()] == ["themes", "events"]
+
+
+def test_empty_message(faq_dir: Path) -> None:
+    """An empty message is answered politely."""
+    assert conversation(faq_dir, NOW).ask("   ").html.startswith("Je n'ai reçu aucun texte")
+
+
+def test_themes_and_back(faq_dir: Path) -> None:
+    """Themes list their entries; each level has a way back."""
+    talk = conversation(faq_dir, NOW)
+    themes = talk.themes()
+    assert [b.action for b in themes.actions()] == ["t:acces", "t:contrats"]
+    theme = talk.act("t:acces")
+    assert [b.action for b in theme.actions()] == ["e:concours-definition", "e:categories-a-b-c",
+                                                     "themes"]
+
+
+def test_stale_or_forged_action_shows_themes(faq_dir: Path) -> None:
+    """An unknown payload (old button, forged data) leads back to the themes."""
+    talk = conversation(faq_dir, NOW)
+    for action in ("e:nope", "t:nope", "zzz", ""):
+        assert talk.act(action).html == "Ce contenu n'existe plus. Voici les thèmes :"
+
+
+def test_events_upcoming_then_none(faq_dir: Path) -> None:
+    """Upcoming events are listed; when none is left, the latest ones are shown instead."""
+    upcoming = conversation(faq_dir, NOW).events()
+    assert "Prochains événements FP21" in upcoming.html
+    assert "Soirée des futurs agents</b>, 12 mars 2030 à 18h30, Paris" in upcoming.html
+    later = conversation(faq_dir, datetime(2031, 1, 1, tzinfo=UTC)).events()
+    assert later.html.startswith("Aucun événement FP21 n'est annoncé pour l'instant.")
+    assert "Mission de FP21 au Québec" in later.html
+
+
+def test_format_date_in_french() -> None:
+    """Dates read as in French, in the event's own time zone."""
+    assert format_date(datetime.fromisoformat("2030-05-01T09:05:00+02:00")) == \
+        "1er mai 2030 à 9h05"
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "a & b <b>", "x" * 5000])
+def test_user_text_never_breaks_html(faq_dir: Path, text: str) -> None:
+    """Whatever a user types, every reply is HTML Telegram accepts."""
+    reply = conversation(faq_dir, NOW).ask(text)
+    assert check_html(reply.html).errors == ()
+
+
+def test_terminal_numbers_choices_and_follows_them(faq_dir: Path) -> None:
+    """In the terminal, buttons are numbered and a number follows the button."""
+    talk = conversation(faq_dir, NOW)
+    themes = talk.themes()
+    assert "  [1] 🏛️ Accéder à la fonction publique" in render(themes)
+    theme = respond(talk, themes, "1")
+    assert theme.html.startswith("🏛️ <b>Accéder à la fonction publique</b>")
+    answer = respond(talk, theme, "1")
+    assert "🔗 Service-Public.fr : https://www.service-public.fr/" in render(answer)
+
+
+def test_terminal_chat_session(faq_dir: Path) -> None:
+    """A scripted terminal session: welcome, a question, a command, then quit."""
+    out = io.StringIO()
+    chat(conversation(faq_dir, NOW), io.StringIO("c koi un concours\n/themes\n/quit\n"), out)
+    text = out.getvalue()
+    assert text.startswith("Bonjour ! 👋 Je suis careerbot")
+    assert "Le concours est la voie normale pour devenir fonctionnaire." in text
+    assert "Choisissez un thème :" in text
+    assert text.endswith("À bientôt ! 👋\n")
