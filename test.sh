@@ -5,4 +5,5 @@ cd "$(dirname "$0")"
 . scripts/venv.sh
 .venv/bin/ruff check careerbot tests bench
 .venv/bin/mypy
+.venv/bin/hadolint Dockerfile
 .venv/bin/python -m pytest "$@"

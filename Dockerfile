@@ -1,0 +1,18 @@
+# careerbot: slim, non-root image running `careerbot run`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY careerbot ./careerbot
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 careerbot
+COPY faq ./faq
+
+USER 10001
+ENV CAREERBOT_FAQ_DIR=/app/faq
+CMD ["careerbot", "run"]
