@@ -17,6 +17,7 @@ from careerbot.matching import Matcher, Settings
 def find_clashes(sources: Sources, faq: Faq, settings: Settings) -> Iterator[Problem]:
     """Report each phrasing answered with another entry (error) or ranked below one (warning)."""
     matcher = Matcher(faq, settings)
+    ranked = {talk.id for talk in faq.smalltalk if talk.ranked}
     for entry, origin in sources.entries:
         phrasings = [("question", entry.question, ())] + [
             ("alternatives", text, (i,)) for i, text in enumerate(entry.alternatives)]
@@ -25,6 +26,9 @@ def find_clashes(sources: Sources, faq: Faq, settings: Settings) -> Iterator[Pro
             if match.status == "answer" and match.entry_id not in (entry.id, None):
                 yield _clash(origin, (field_name, *index), entry.id, text, str(match.entry_id),
                              "error")
+            elif match.status == "smalltalk" and match.smalltalk_id in ranked:
+                yield _clash(origin, (field_name, *index), entry.id, text,
+                             f"small talk {match.smalltalk_id}", "error")
             elif match.ranking and match.ranking[0][0] != entry.id and match.status == "suggest":
                 yield _clash(origin, (field_name, *index), entry.id, text, match.ranking[0][0],
                              "warning")

@@ -20,6 +20,8 @@ ANSWER_LIMIT = MESSAGE_LIMIT - 400  # room for the links line and event footer u
 REVIEW_AGE = timedelta(days=365)
 MIN_PHRASINGS = 5
 
+HTML_HINT = "Telegram accepts only b, i, u, s, a, code, pre, blockquote, tg-spoiler; escape & as &amp;"
+
 Rule = Callable[[Sources, date], Iterator[Problem]]
 
 
@@ -83,8 +85,7 @@ def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
             report = check_html(text)
             for error in report.errors:
                 yield Problem(origin.path, line, f"entry {entry.id!r}: answer HTML: {error}",
-                              "Telegram accepts only b, i, u, s, a, code, pre, blockquote, "
-                              "tg-spoiler; escape & as &amp;")
+                              HTML_HINT)
             if report.visible_length > ANSWER_LIMIT:
                 yield Problem(origin.path, line,
                               f"entry {entry.id!r}: answer is {report.visible_length} characters, "
@@ -95,6 +96,16 @@ def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
                               "long to read on a phone",
                               f"keep the essential under {PHONE_LIMIT} and link to the rest",
                               severity="warning")
+
+
+def check_smalltalk_replies(sources: Sources, today: date) -> Iterator[Problem]:
+    """Small-talk replies are sent as HTML too: Telegram must accept them."""
+    for talk, origin in sources.smalltalk:
+        for field_name, replies in (("replies", talk.replies), ("en_replies", talk.en_replies)):
+            for index, reply in enumerate(replies):
+                for error in check_html(reply).errors:
+                    yield Problem(origin.path, origin.line(field_name, index),
+                                  f"small talk {talk.id!r}: reply HTML: {error}", HTML_HINT)
 
 
 def url_problem(url: str) -> str | None:
@@ -177,6 +188,7 @@ RULES: tuple[Rule, ...] = (
     check_duplicate_ids,
     check_references,
     check_answers,
+    check_smalltalk_replies,
     check_urls,
     check_reviews,
     check_events,

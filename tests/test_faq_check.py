@@ -240,3 +240,27 @@ def test_shipped_faq_passes_the_checker() -> None:
 
     found = check_directory(REPO / "faq", today=TODAY)
     assert [str(p) for p in found if p.severity == "error"] == []
+
+
+def test_small_talk_reply_html(faq_dir: Path) -> None:
+    """Small-talk replies are checked against Telegram's HTML rules too."""
+    path = faq_dir / "smalltalk.yaml"
+    edit(path, 'replies: ["Avec plaisir !"]', 'replies: ["Avec plaisir !<br>"]')
+    assert problems(faq_dir) == [
+        f"{path}:{line_of(path, '<br>')}: small talk 'thanks': reply HTML: tag <br> is not "
+        "supported by Telegram (use a plain line break) (Telegram accepts only b, i, u, s, a, "
+        "code, pre, blockquote, tg-spoiler; escape & as &amp;)"]
+
+
+def test_clash_with_an_off_topic_pattern(faq_dir: Path) -> None:
+    """An entry phrasing captured by an out-of-scope topic (ranked small talk) is a clash."""
+    path = faq_dir / "smalltalk.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + (
+        "  - id: hors-champ-prive\n    ranked: true\n"
+        "    patterns: [travailler sans concours en cdd, cdd cdi dans le prive]\n"
+        "    replies: [Je ne traite que l'emploi public.]\n"), encoding="utf-8")
+    entries = faq_dir / "contrats.yaml"
+    assert f"{entries}:{line_of(entries, 'travailler sans concours en cdd')}: clash: " \
+           "'contractuel' phrasing 'travailler sans concours en cdd' is answered with 'small " \
+           "talk hors-champ-prive' (make the phrasing more specific, or move it to 'small talk " \
+           "hors-champ-prive' if it belongs there)" in problems(faq_dir)
