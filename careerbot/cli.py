@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -12,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from dotenv import dotenv_values
 
+from careerbot.config import Config, ConfigError
+from careerbot.config import from_env as config_from_env
 from careerbot.conversation import Conversation
 from careerbot.evaluation import CasesError, calibrate, leaked, load_cases, report, unknown_ids
 from careerbot.evaluation import run as run_cases
@@ -158,13 +163,66 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def environment() -> dict[str, str]:
+    """The environment, completed by ./.env when there is one (the environment wins)."""
+    values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**values, **os.environ}
+
+
+def telegram_config(args: argparse.Namespace) -> Config:
+    """The Telegram configuration, or exit with one clear line."""
+    env = environment()
+    if args.faq:
+        env["CAREERBOT_FAQ_DIR"] = args.faq
+    try:
+        return config_from_env(env)
+    except ConfigError as error:
+        raise SystemExit(f"careerbot: {error}") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot: on Telegram when TELEGRAM_BOT_TOKEN is set, else in the terminal."""
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
-        print("careerbot: the Telegram channel is not part of this version yet; unset "
-              "TELEGRAM_BOT_TOKEN to chat in the terminal", file=sys.stderr)
-        return EXIT_USAGE
-    return cmd_chat(args)
+    if not environment().get("TELEGRAM_BOT_TOKEN"):
+        return cmd_chat(args)
+    from telegram.error import InvalidToken, NetworkError
+
+    from careerbot import telegram_bot  # only the Telegram mode needs python-telegram-bot
+
+    config = telegram_config(args)
+    faq, matcher = load(config.faq_dir)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token
+    conversation = Conversation(faq, matcher, team_inbox=config.admin_chat_id is not None)
+    try:
+        asyncio.run(_bot_username(config))  # fail fast, with one line, before polling starts
+        telegram_bot.run(config, conversation)
+    except InvalidToken:
+        raise SystemExit("careerbot: the Bot API refused TELEGRAM_BOT_TOKEN (check it with "
+                         "@BotFather)") from None
+    except NetworkError as error:
+        raise SystemExit(f"careerbot: cannot reach the Bot API at {config.api_root} "
+                         f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the "
+                         "network") from None
+    return EXIT_OK
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Print the deep links to publish (entries, themes, the route)."""
+    faq, matcher = load(faq_dir(args.faq))
+    username = args.username
+    if not username:
+        username = asyncio.run(_bot_username(telegram_config(args)))
+    for label, url in Conversation(faq, matcher).deep_links(username.lstrip("@")):
+        print(f"{url}  {label}")
+    return EXIT_OK
+
+
+async def _bot_username(config: Config) -> str:
+    from telegram import Bot
+
+    async with Bot(config.token, base_url=config.base_url) as bot:
+        return bot.username
 
 
 def parser() -> argparse.ArgumentParser:
@@ -198,6 +256,8 @@ def parser() -> argparse.ArgumentParser:
                      help="budget of answered out-of-scope messages (default 0.01)")
     command("chat", cmd_chat, "Chat with the bot in the terminal.")
     command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else terminal).")
+    links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
+    links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
     for sub in commands.choices.values():
         if sub.prog.split()[-1] != "check":
             sub.add_argument("--faq", help="FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)")

@@ -93,6 +93,20 @@ class SmallTalk:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteStep:
+    """A step of the guided route (/parcours): a short text, entries to read, official sites."""
+
+    id: str
+    emoji: str
+    title: str
+    text: str
+    entries: tuple[str, ...]
+    links: tuple[Link, ...]
+    en_title: str | None = None
+    en_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Faq:
     """A complete, checked knowledge base."""
 
@@ -100,6 +114,7 @@ class Faq:
     themes: tuple[Theme, ...]
     events: tuple[Event, ...] = ()
     smalltalk: tuple[SmallTalk, ...] = ()
+    route: tuple[RouteStep, ...] = ()
     matching: dict[str, Any] = field(default_factory=dict, compare=False)  # faq/matching.yaml
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 

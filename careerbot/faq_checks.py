@@ -57,6 +57,10 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
         for index, target in enumerate(event.related):
             if target not in entry_ids:
                 yield _unknown_entry(origin, ("related", index), event.id, target, entry_ids)
+    for step, origin in sources.route:
+        for index, target in enumerate(step.entries):
+            if target not in entry_ids:
+                yield _unknown_entry(origin, ("entries", index), step.id, target, entry_ids)
     if sources.themes:
         for path, (theme, origin) in sources.theme_of_file.items():
             if theme not in theme_ids:
@@ -99,13 +103,18 @@ def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
 
 
 def check_smalltalk_replies(sources: Sources, today: date) -> Iterator[Problem]:
-    """Small-talk replies are sent as HTML too: Telegram must accept them."""
+    """Small-talk replies and route texts are sent as HTML too: Telegram must accept them."""
     for talk, origin in sources.smalltalk:
         for field_name, replies in (("replies", talk.replies), ("en_replies", talk.en_replies)):
             for index, reply in enumerate(replies):
                 for error in check_html(reply).errors:
                     yield Problem(origin.path, origin.line(field_name, index),
                                   f"small talk {talk.id!r}: reply HTML: {error}", HTML_HINT)
+    for step, origin in sources.route:
+        for field_name, text in (("text", step.text), ("en_text", step.en_text or "")):
+            for error in check_html(text).errors:
+                yield Problem(origin.path, origin.line(field_name),
+                              f"route step {step.id!r}: HTML: {error}", HTML_HINT)
 
 
 def url_problem(url: str) -> str | None:
@@ -127,6 +136,9 @@ def check_urls(sources: Sources, today: date) -> Iterator[Problem]:
         targets.extend((entry.id, link.url, origin, ("links", i, "url"))
                        for i, link in enumerate(entry.links))
     targets.extend((event.id, event.url, origin, ("url",)) for event, origin in sources.events)
+    for step, origin in sources.route:
+        targets.extend((step.id, link.url, origin, ("links", i, "url"))
+                       for i, link in enumerate(step.links))
     for owner, url, origin, at in targets:
         problem = url_problem(url)
         if problem:

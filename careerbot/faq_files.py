@@ -17,7 +17,7 @@ import jsonschema
 import yaml
 from rapidfuzz import process
 
-from careerbot.faq import Entry, Event, Problem, SmallTalk, Theme
+from careerbot.faq import Entry, Event, Problem, RouteStep, SmallTalk, Theme
 
 Path_ = tuple[str | int, ...]
 
@@ -25,6 +25,7 @@ SPECIAL_FILES = {
     "themes.yaml": "themes",
     "events.yaml": "events",
     "smalltalk.yaml": "smalltalk",
+    "parcours.yaml": "parcours",
     "matching.yaml": "matching",
 }
 
@@ -38,6 +39,7 @@ class Sources:
     themes: list[tuple[Theme, Origin]] = field(default_factory=list)
     events: list[tuple[Event, Origin]] = field(default_factory=list)
     smalltalk: list[tuple[SmallTalk, Origin]] = field(default_factory=list)
+    route: list[tuple[RouteStep, Origin]] = field(default_factory=list)
     matching: dict[str, Any] = field(default_factory=dict)
     theme_of_file: dict[Path, tuple[str, Origin]] = field(default_factory=dict)
     # Ids seen in files that failed validation, and whether some file could not be parsed at all:

@@ -14,6 +14,7 @@ from careerbot.faq import (
     FaqError,
     Link,
     Problem,
+    RouteStep,
     SmallTalk,
     Theme,
     Translation,
@@ -81,6 +82,13 @@ def _build(file: YamlFile, sources: Sources) -> list[Problem]:
             talk = SmallTalk(raw["id"], tuple(raw["patterns"]), tuple(raw["replies"]),
                              tuple(raw.get("en_replies", ())), bool(raw.get("ranked", False)))
             sources.smalltalk.append((talk, file.origin("smalltalk", index)))
+    elif file.kind == "parcours":
+        for index, raw in enumerate(data["parcours"]):
+            step = RouteStep(raw["id"], raw["emoji"], raw["title"], raw["text"].strip(),
+                             tuple(raw["entries"]),
+                             tuple(Link(link["label"], link["url"]) for link in raw["links"]),
+                             raw.get("en_title"), raw.get("en_text"))
+            sources.route.append((step, file.origin("parcours", index)))
     elif file.kind == "matching":
         sources.matching = dict(data)
     return problems
@@ -127,6 +135,7 @@ def assemble(sources: Sources) -> Faq:
         themes=tuple(sorted((t for t, _ in sources.themes), key=lambda t: t.order)),
         events=tuple(event for event, _ in sources.events),
         smalltalk=tuple(talk for talk, _ in sources.smalltalk),
+        route=tuple(step for step, _ in sources.route),
         matching=sources.matching,
     )
 

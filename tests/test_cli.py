@@ -91,9 +91,24 @@ def test_run_without_token_chats_in_the_terminal() -> None:
     assert "Bonjour ! 👋 Posez-moi votre question" in done.stdout
 
 
-def test_run_with_token_says_telegram_is_not_there_yet() -> None:
-    """With a token, this version says plainly that the Telegram channel is not built."""
-    done = run_command("run", env={"TELEGRAM_BOT_TOKEN": "123:abc"})
-    assert done.returncode == 2
-    assert "123:abc" not in done.stderr + done.stdout
-    assert "the Telegram channel is not part of this version yet" in done.stderr
+@pytest.mark.parametrize(("env", "line"), [
+    ({"TELEGRAM_BOT_TOKEN": "not-a-token"},
+     "careerbot: TELEGRAM_BOT_TOKEN does not look like a bot token (expected digits, a colon, "
+     "then letters; ask @BotFather)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_BASE_URL": "ftp://example.org"},
+     "careerbot: TELEGRAM_API_BASE_URL 'ftp://example.org' must be the server root, e.g. "
+     "https://api.telegram.org (the bot adds /bot<token>/<method>)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_ADMIN_IDS": "12,bob"},
+     "careerbot: CAREERBOT_ADMIN_IDS: 'bob' is not a Telegram user id (write numbers separated "
+     "by commas, e.g. 12345,67890)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9"},
+     "careerbot: cannot reach the Bot API at http://127.0.0.1:9 (NetworkError); check "
+     "TELEGRAM_API_BASE_URL and the network"),
+])
+def test_bad_settings_stop_with_one_line(env: dict[str, str], line: str) -> None:
+    """A missing, malformed or unusable setting stops the bot with one clear line."""
+    done = run_command("run", env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == line
+    assert "Traceback" not in done.stderr
+    assert "123:abc" not in done.stderr

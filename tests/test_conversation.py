@@ -15,14 +15,15 @@ from careerbot.telegram_html import check_html
 from careerbot.terminal import chat, render, respond
 
 
-def conversation(faq_dir: Path, now: datetime) -> Conversation:
+def conversation(faq_dir: Path, now: datetime, *, team_inbox: bool = False) -> Conversation:
     """A conversation over the fixture FAQ at a fixed moment."""
     faq, _ = load_faq(faq_dir)
     settings = Settings(answer_min=0.5, margin_min=0.0, suggest_min=0.3)
-    return Conversation(faq, Matcher(faq, settings), clock=lambda: now)
+    return Conversation(faq, Matcher(faq, settings), clock=lambda: now, team_inbox=team_inbox)
 
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
+MENU = ["themes", "r:0", "events", "help"]
 
 
 def test_answer_has_links_related_and_next_event(faq_dir: Path) -> None:
@@ -46,14 +47,14 @@ def test_small_talk_reply(faq_dir: Path) -> None:
     """A greeting gets the small-talk reply and the menu."""
     reply = conversation(faq_dir, NOW).ask("bonjour")
     assert reply.html == "Bonjour ! Posez votre question."
-    assert [b.action for b in reply.actions()] == ["themes", "events"]
+    assert [b.action for b in reply.actions()] == MENU
 
 
 def test_fallback_offers_a_way_forward(faq_dir: Path) -> None:
     """A message the bot cannot place gets tips and the themes/events menu, never an error."""
     reply = conversation(faq_dir, NOW).ask("qwerty zxcvb")
     assert reply.html.startswith("Désolé, je n'ai pas trouvé de réponse sûre")
-    assert [b.action for b in reply.actions()] == ["themes", "events"]
+    assert [b.action for b in reply.actions()] == MENU
 
 
 def test_empty_message(faq_dir: Path) -> None:
@@ -69,6 +70,7 @@ def test_themes_and_back(faq_dir: Path) -> None:
     theme = talk.act("t:acces")
     assert [b.action for b in theme.actions()] == ["e:concours-definition", "e:categories-a-b-c",
                                                      "themes"]
+    assert talk.theme("nope").html == "Ce contenu n'existe plus. Voici les thèmes :"
 
 
 def test_stale_or_forged_action_shows_themes(faq_dir: Path) -> None:
@@ -121,3 +123,62 @@ def test_terminal_chat_session(faq_dir: Path) -> None:
     assert "Le concours est la voie normale pour devenir fonctionnaire." in text
     assert "Choisissez un thème :" in text
     assert text.endswith("À bientôt ! 👋\n")
+
+
+def test_fallback_offers_the_team_when_an_inbox_is_set(faq_dir: Path) -> None:
+    """With an organisers' chat configured, the fallback offers to send the question there."""
+    reply = conversation(faq_dir, NOW, team_inbox=True).ask("qwerty zxcvb")
+    assert reply.actions()[0].action == "team"
+
+
+def test_start_payloads(faq_dir: Path) -> None:
+    """Deep links open an entry, a theme or the route; anything else shows the welcome."""
+    talk = conversation(faq_dir, NOW)
+    assert talk.start("contractuel").html.startswith("Oui, sur <i>contrat</i>")
+    assert talk.start("theme-contrats").html.startswith("📄 <b>Contrats</b>")
+    assert talk.start("parcours").html.startswith("💡 <b>Étape 1/2 : Je m'inspire</b>")
+    assert talk.start("nope").html == talk.welcome().html
+    assert talk.start("").html == talk.welcome().html
+
+
+def test_route_steps_next_and_back(faq_dir: Path) -> None:
+    """The route goes forward and back; its steps point at entries and official sites."""
+    talk = conversation(faq_dir, NOW)
+    first = talk.route(0)
+    assert [b.action for b in first.actions()] == ["e:concours-definition", "r:1", "menu"]
+    last = talk.act("r:1")
+    assert last.html.startswith("🔎 <b>Étape 2/2 : Je découvre</b>")
+    assert [b.action for b in last.actions()] == ["e:contractuel", "r:0", "menu"]
+    assert [b.url for row in last.buttons for b in row if b.url] == ["https://choisirleservicepublic.gouv.fr/"]
+    assert talk.act("r:99").html == last.html  # out of range: the nearest step
+
+
+def test_deep_links(faq_dir: Path) -> None:
+    """Every entry, theme and the route have a t.me deep link within Telegram's payload rules."""
+    links = conversation(faq_dir, NOW).deep_links("careerbot_test_bot")
+    assert ("Parcours", "https://t.me/careerbot_test_bot?start=parcours") in links
+    assert ("Thème : Contrats", "https://t.me/careerbot_test_bot?start=theme-contrats") in links
+    assert len(links) == 1 + 2 + 3
+    import re
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", url.split("start=")[1]) for _, url in links)
+
+
+def test_upcoming_event_offers_a_calendar_file(faq_dir: Path) -> None:
+    """Upcoming events have an 'add to calendar' button giving a valid .ics."""
+    talk = conversation(faq_dir, NOW)
+    assert "ics:soiree-2030" in [b.action for b in talk.events().actions()]
+    name, content = talk.ics("soiree-2030") or ("", b"")
+    assert name == "soiree-2030.ics"
+    text = content.decode()
+    assert "DTSTART:20300312T173000Z\r\n" in text
+    assert "SUMMARY:Soirée des futurs agents\r\n" in text
+    assert talk.ics("nope") is None
+
+
+def test_inline_answers(faq_dir: Path) -> None:
+    """Inline mode offers the best entries; small talk and gibberish offer none."""
+    talk = conversation(faq_dir, NOW)
+    found = talk.inline("c koi un concours")
+    assert found[0][0].id == "concours-definition"
+    assert talk.inline("bonjour") == []
+    assert len(talk.inline("")) == 3
