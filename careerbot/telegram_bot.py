@@ -21,6 +21,7 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     LinkPreviewOptions,
+    MaybeInaccessibleMessage,
     Message,
     MessageEntity,
     Update,
@@ -113,8 +114,8 @@ class RetryingRateLimiter(AIORateLimiter):
             except TimedOut:
                 if not endpoint.startswith(IDEMPOTENT_PREFIXES) or attempt == self.network_retries:
                     raise
-            except RetryAfter:
-                raise
+            except (BadRequest, RetryAfter):
+                raise  # BadRequest is a NetworkError in PTB, but retrying it cannot help
             except NetworkError:
                 if attempt == self.network_retries or endpoint == "getUpdates":
                     raise
@@ -226,37 +227,38 @@ async def not_text(update: Update, context: CareerContext) -> None:
 
 
 async def button(update: Update, context: CareerContext) -> None:
-    """A button press: edit the message in place, send a calendar file, or forward a question."""
+    """A button press: edit the message in place, send a calendar file, or forward a question.
+
+    The query is answered last, so Telegram stops the button's spinner once the result shows.
+    """
     query = update.callback_query
     if query is None:
         return
+    try:
+        await follow(update, context, query.data or "", query.message)
+    finally:
+        await query.answer()
+
+
+async def follow(update: Update, context: CareerContext, action: str,
+                 message: MaybeInaccessibleMessage | None) -> None:
+    """Do what a button's action says."""
     services = context.services
     lang = language(update)
-    action = query.data or ""
     if action == "team":
-        await query.answer()
         await forward_to_team(update, context, lang)
         return
     if action.startswith("ics:"):
         found = services.conversation.ics(action.removeprefix("ics:"))
-        await query.answer()
-        if found and isinstance(query.message, Message):
+        if found and isinstance(message, Message):
             name, content = found
-            await query.message.reply_document(document=content, filename=name)
+            await message.reply_document(document=content, filename=name)
         return
-    await query.answer()
     reply = services.conversation.act(action, lang)
-    message = query.message
     if not isinstance(message, Message):
-        await send(update, reply)
-        return
-    if unchanged(message, reply):
-        return  # Telegram refuses an edit that changes nothing
-    try:
+        await send(update, reply)  # the message is too old to edit
+    elif not unchanged(message, reply):  # Telegram refuses an edit that changes nothing
         await message.edit_text(reply.html, reply_markup=keyboard(reply))
-    except BadRequest as error:
-        if "not modified" not in str(error):
-            raise
 
 
 def unchanged(message: Message, reply: Reply) -> bool:
@@ -300,9 +302,10 @@ async def inline(update: Update, context: CareerContext) -> None:
 
 async def on_error(update: object, context: CareerContext) -> None:
     """Log an unexpected error (without user data), tell the user, and carry on."""
-    log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(context.error, Forbidden):
-        return  # the user blocked the bot: nothing to tell them
+        log.info("a user blocked the bot; reply dropped")  # expected, not a fault of ours
+        return
+    log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await send(update, context.services.conversation.text("error", language(update)))

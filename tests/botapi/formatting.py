@@ -9,7 +9,8 @@ its mistakes. The rules come from https://core.telegram.org/bots/api#html-style:
 - tags must be balanced and properly nested;
 - "All <, > and & symbols that are not a part of a tag or an HTML entity must be replaced with the
   corresponding HTML entities"; only ``&lt; &gt; &amp; &quot;`` and numeric entities are supported.
-  (Telegram tolerates a bare ``>``, so the double does too.)
+  A bare ``&`` or ``<`` in the text is refused; a bare ``&`` inside an attribute value (a URL's
+  query string) is part of a tag and accepted; a bare ``>`` is tolerated, as Telegram does.
 
 Lengths are counted in UTF-16 code units, as Telegram counts entity offsets. Error messages copy
 Telegram's wording ("can't parse entities: Unsupported start tag "br" at byte offset 5") so a bot
@@ -51,8 +52,12 @@ _TAG = re.compile(
     r"(?P<attrs>(?:\s+[^\s=>/\"']+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>\"']+))?)*)"
     r"\s*(?P<self>/?)>"
 )
-_ATTR = re.compile(r"\s+(?P<name>[^\s=>/\"']+)(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s>\"']+)))?")
+_ATTR = re.compile(
+    r"\s+(?P<name>[^\s=>/\"']+)"
+    r"(?:\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s>\"']+)))?"
+)
 _ENTITY = re.compile(r"&(?:(?P<named>lt|gt|amp|quot)|#(?P<dec>[0-9]{1,7})|#[xX](?P<hex>[0-9a-fA-F]{1,6}));")
+_ANY_NAMED = re.compile(r"&[a-zA-Z][a-zA-Z0-9]*;")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
@@ -88,24 +93,11 @@ def _byte_offset(source: str, index: int) -> int:
 
 
 def _decode_entities(value: str, errors: list[str], source: str, start: int) -> str:
-    """Decode the HTML entities of an attribute value, refusing bare '&' as in text."""
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        if value[i] != "&":
-            out.append(value[i])
-            i += 1
-            continue
-        match = _ENTITY.match(value, i)
-        if match is None:
-            errors.append(f"can't parse entities: bare \"&\" at byte offset {_byte_offset(source, start)}"
-                          " (write &amp;)")
-            out.append("&")
-            i += 1
-            continue
-        out.append(_entity_char(match, errors, source, start))
-        i = match.end()
-    return "".join(out)
+    """Decode the HTML entities of an attribute value.
+
+    A bare '&' inside a tag is "part of a tag" (a URL's query string), so it stays as it is.
+    """
+    return _ENTITY.sub(lambda match: _entity_char(match, errors, source, start), value)
 
 
 def _entity_char(match: re.Match[str], errors: list[str], source: str, start: int) -> str:
@@ -207,9 +199,14 @@ def parse_html(source: str) -> ParsedText:
             stack.append(_Open(tag, out_len, attrs, _byte_offset(source, match.start())))
         elif char == "&":
             match = _ENTITY.match(source, i)
-            if match is None:
+            named = _ANY_NAMED.match(source, i)
+            if match is None and named is not None:
+                errors.append(f"can't parse entities: unsupported HTML entity \"{named[0]}\" at byte offset "
+                              f"{_byte_offset(source, i)} (only &lt; &gt; &amp; &quot; and &#NNN;)")
+            elif match is None:
                 errors.append(f"can't parse entities: bare \"&\" at byte offset {_byte_offset(source, i)}"
                               " (write &amp;)")
+            if match is None:
                 decoded = "&"
                 i += 1
             else:

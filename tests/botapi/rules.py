@@ -63,11 +63,10 @@ def check_formatted(text: Any, parse_mode: Any, entities: Any, path: str, *, low
     problems = [at(path, error) for error in parsed.errors]
     if not parsed.errors:
         if parsed.length < low:
-            problems.append(at(path, f"{what} must be non-empty after entity parsing"
-                                     if low == 1 else f"{what} is too short"))
+            problems.append(at(path, f"must be {low}-{high} characters after entity parsing, got "
+                                     f"{parsed.length} (Telegram: {what} is empty)"))
         elif parsed.length > high:
-            problems.append(at(path, f"{what} is {parsed.length} characters after entity parsing, "
-                                     f"the limit is {high}"))
+            problems.append(at(path, f"{parsed.length} characters after entity parsing, the limit is {high}"))
     return problems
 
 
@@ -103,9 +102,11 @@ def inline_keyboard_button(button: Mapping[str, Any], path: str) -> list[str]:
     actions = [name for name in BUTTON_ACTIONS if name in button]
     if len(actions) != 1:
         found = ", ".join(actions) if actions else "none"
-        problems.append(at(path, f"a button needs exactly one of {', '.join(BUTTON_ACTIONS)} (found {found})"))
+        problems.append(at(path, f"a button needs exactly one of {', '.join(BUTTON_ACTIONS)} "
+                                 f"(found {found})"))
     # callback_data: "Data to be sent in a callback query to the bot when the button is pressed, 1-64 bytes"
-    problems += check_length(button.get("callback_data"), f"{path}.callback_data", low=1, high=64, unit="bytes")
+    problems += check_length(button.get("callback_data"), f"{path}.callback_data", low=1, high=64,
+                             unit="bytes")
     # url: "HTTP or tg:// URL to be opened when the button is pressed."
     problems += check_url(button.get("url"), f"{path}.url")
     # style: 'Must be one of "danger" (red), "success" (green) or "primary" (blue).'
@@ -138,7 +139,8 @@ def captioned(result: Mapping[str, Any], path: str) -> list[str]:
 
 def inline_query_result_id(result: Mapping[str, Any], path: str) -> list[str]:
     """InlineQueryResult*.id: "Unique identifier for this result, 1-64 Bytes"."""
-    return check_length(result.get("id"), f"{path}.id", low=1, high=64, unit="bytes") + captioned(result, path)
+    problems = check_length(result.get("id"), f"{path}.id", low=1, high=64, unit="bytes")
+    return problems + captioned(result, path)
 
 
 def bot_command(command: Mapping[str, Any], path: str) -> list[str]:

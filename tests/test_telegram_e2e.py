@@ -1,0 +1,305 @@
+"""careerbot on Telegram, end to end, against the spec-checking Bot API double.
+
+The real `careerbot run` process and python-telegram-bot do real HTTP to the double on 127.0.0.1.
+
+One bot process serves the whole module; each test speaks as its own users, so tests stay
+independent. Every test ends by checking that the bot sent nothing the real Bot API would refuse.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.botapi.server import BotApiDouble, Call
+from tests.conftest import REPO
+
+ADMIN_CHAT = -100777
+_users = itertools.count(1000)
+
+
+def new_user() -> int:
+    """A user id no other test uses."""
+    return next(_users)
+
+
+@pytest.fixture(scope="module")
+def double() -> Iterator[BotApiDouble]:
+    """The Bot API test double."""
+    with BotApiDouble() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def bot(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
+    """`careerbot run` pointed at the double, as an operator would start it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "TELEGRAM_BOT_TOKEN": double.token, "TELEGRAM_API_BASE_URL": double.api_root,
+           "CAREERBOT_FAQ_DIR": str(REPO / "faq"), "CAREERBOT_ADMIN_CHAT_ID": str(ADMIN_CHAT)}
+    log = tmp_path_factory.mktemp("bot") / "bot.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "careerbot"), "run"],
+                                   env=env, cwd=log.parent, stdout=sink, stderr=subprocess.STDOUT,
+                                   text=True)
+    try:
+        double.wait_for(lambda c: c.method == "getUpdates", timeout=20)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        logs = log.read_text()
+        assert double.token not in logs, "the token leaked into the logs"
+        assert "Traceback" not in logs, logs
+
+
+@pytest.fixture(autouse=True)
+def no_violation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, nothing the bot sent broke the Bot API spec."""
+    yield
+    if "double" in request.fixturenames:
+        request.getfixturevalue("double").assert_no_violations()
+
+
+def ask(double: BotApiDouble, user: int, text: str, **where: object) -> Call:
+    """Send a message as a user and wait for the bot's reply in that chat."""
+    update = double.send_text(user, text, **where)  # type: ignore[arg-type]
+    chat = where.get("chat_id") or (-user if where.get("chat_type") in ("group", "supergroup") else user)
+    return double.wait_reply(int(chat), update)  # type: ignore[arg-type]
+
+
+def buttons(call: Call) -> list[dict[str, str]]:
+    """The inline buttons of a sent message."""
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def press(double: BotApiDouble, user: int, message_id: int, data: str) -> None:
+    """Press a button and wait until the bot has handled it (it answers the query last)."""
+    mark = len(double.calls)
+    double.press_button(user, message_id, data)
+    double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
+
+
+def test_start_registers_commands_in_french_and_english(double: BotApiDouble, bot: object) -> None:
+    """At start the bot registers its commands and descriptions, in French and English."""
+    languages = {lang for (_, lang) in double.commands}
+    assert {None, "en"} <= languages or {"", "en"} <= languages
+    names = {c["command"] for commands in double.commands.values() for c in commands}
+    assert {"start", "themes", "parcours", "evenements", "aide", "help"} <= names
+    assert double.calls_to("setMyDescription")
+
+
+def test_start_welcome_and_menu(double: BotApiDouble, bot: object) -> None:
+    """/start greets and offers themes, route, events and help."""
+    reply = ask(double, new_user(), "/start")
+    assert reply.params["text"].startswith("Bonjour ! 👋 Je suis <b>careerbot</b>")
+    assert [b.get("callback_data") for b in buttons(reply)] == ["themes", "r:0", "events", "help"]
+
+
+@pytest.mark.parametrize(("payload", "start"), [
+    ("pacte", "Le <b>PACTE</b>"),
+    ("theme-concours", "📝 <b>Les concours</b>"),
+    ("parcours", "💡 <b>Étape 1/3 : Je m'inspire</b>"),
+])
+def test_deep_links(double: BotApiDouble, bot: object, payload: str, start: str) -> None:
+    """t.me/<bot>?start=<payload> opens an entry, a theme or the route."""
+    reply = ask(double, new_user(), f"/start {payload}")
+    assert reply.params["text"].startswith(start)
+
+
+def test_free_text_answer_with_links_and_related(double: BotApiDouble, bot: object) -> None:
+    """A clear question gets the answer, its links as URL buttons and related entries."""
+    reply = ask(double, new_user(), "c koi un concours")
+    assert "concours" in reply.params["text"]
+    kinds = [("url" in b, "callback_data" in b) for b in buttons(reply)]
+    assert (True, False) in kinds and (False, True) in kinds
+
+
+def test_suggestions_then_pick_one(double: BotApiDouble, bot: object) -> None:
+    """An ambiguous question offers choices; picking one edits the message into the answer."""
+    user = new_user()
+    reply = ask(double, user, "what is a civil service exam")
+    assert reply.params["text"].startswith("I'm not sure I understood")
+    choice = next(b["callback_data"] for b in buttons(reply) if b.get("callback_data", "").startswith("e:"))
+    message_id = reply.result["message_id"]
+    press(double, user, message_id, choice)
+    (shown,) = double.messages_to(user)
+    assert shown.edits == 1 and "concours" in (shown.text or "")
+    assert double.unanswered_callback_queries == []
+
+
+def test_fallback_can_send_the_question_to_the_team(double: BotApiDouble, bot: object) -> None:
+    """A question the bot cannot answer can be sent to the organisers' chat, without identity."""
+    organiser = new_user()
+    double.send_text(organiser, "salut l'équipe", chat_id=ADMIN_CHAT, chat_type="supergroup")
+    user = new_user()
+    reply = ask(double, user, "xkcd zorglub wobble")
+    assert reply.params["text"].startswith("Désolé, je n'ai pas trouvé")
+    assert buttons(reply)[0]["callback_data"] == "team"
+    double.press_button(user, reply.result["message_id"], "team")
+    sent = double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == ADMIN_CHAT)
+    assert "xkcd zorglub wobble" in sent.params["text"]
+    assert str(user) not in sent.params["text"]
+    thanks = double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == user
+                             and "transmise" in c.params["text"])
+    assert thanks.ok
+
+
+def test_themes_browse_in_place_and_back(double: BotApiDouble, bot: object) -> None:
+    """/themes, a theme, an entry and back: each step edits the same message."""
+    user = new_user()
+    reply = ask(double, user, "/themes")
+    message_id = reply.result["message_id"]
+    double.wait_reply(user, double.press_button(user, message_id, "t:concours"))
+    theme = double.messages_to(user)[-1]
+    first_entry = next(d for d in theme.callback_data if d.startswith("e:"))
+    double.wait_reply(user, double.press_button(user, message_id, first_entry))
+    entry = double.messages_to(user)[-1]
+    assert "t:concours" in entry.callback_data
+    double.wait_reply(user, double.press_button(user, message_id, "t:concours"))
+    double.wait_reply(user, double.press_button(user, message_id, "themes"))
+    assert double.messages_to(user)[-1].text == "Choisissez un thème :"
+    assert len(double.messages_to(user)) == 1  # all edits of one message
+
+
+def test_every_button_leads_somewhere(double: BotApiDouble, bot: object) -> None:
+    """Every callback button reachable from /start leads to a valid view with a way on."""
+    user = new_user()
+    seen: dict[str, list[str]] = {}  # action -> path of actions from /start that shows it
+    frontier: list[list[str]] = [[]]
+    while frontier:
+        path = frontier.pop(0)
+        start = ask(double, user, "/start")
+        message_id = start.result["message_id"]
+        for data in path:
+            press(double, user, message_id, data)
+        view = next(m for m in double.messages_to(user) if m.message_id == message_id)
+        assert view.text and view.buttons, f"dead end after {path}"
+        for data in view.callback_data:
+            if data not in seen and data not in {"team"} and not data.startswith("ics:"):
+                seen[data] = path
+                frontier.append([*path, data])
+    kinds = {data.split(":")[0] for data in seen}
+    assert {"themes", "events", "help", "menu", "t", "e", "r"} <= kinds
+    assert sum(data.startswith("e:") for data in seen) == 38  # every entry is reachable
+    assert double.unanswered_callback_queries == []
+
+
+def test_route_next_and_back(double: BotApiDouble, bot: object) -> None:
+    """/parcours walks the three steps with next and back."""
+    user = new_user()
+    reply = ask(double, user, "/parcours")
+    message_id = reply.result["message_id"]
+    double.wait_reply(user, double.press_button(user, message_id, "r:1"))
+    assert double.messages_to(user)[-1].text.startswith("🔎 Étape 2/3 : Je découvre")
+    double.wait_reply(user, double.press_button(user, message_id, "r:0"))
+    assert double.messages_to(user)[-1].text.startswith("💡 Étape 1/3 : Je m'inspire")
+
+
+def test_events_without_upcoming_show_the_latest(double: BotApiDouble, bot: object) -> None:
+    """/evenements says when nothing is announced and shows the latest events with links."""
+    reply = ask(double, new_user(), "/evenements")
+    assert reply.params["text"].startswith("Aucun événement FP21 n'est annoncé")
+    assert any("url" in b for b in buttons(reply))
+
+
+def test_english_user_gets_english(double: BotApiDouble, bot: object) -> None:
+    """A user whose Telegram is English gets the English UI; /help is English."""
+    reply = ask(double, new_user(), "/start", language_code="en")
+    assert reply.params["text"].startswith("Hello! 👋")
+    assert ask(double, new_user(), "/help").params["text"].startswith("<b>How to use me</b>")
+
+
+def test_inline_mode(double: BotApiDouble, bot: object) -> None:
+    """@bot question in any chat offers answers to share."""
+    double.inline_query(new_user(), "apprentissage fonction publique")
+    answer = double.wait_for(lambda c: c.method == "answerInlineQuery")
+    results = answer.params["results"]
+    assert results and results[0]["id"] == "apprentissage"
+
+
+def test_groups_answer_only_when_addressed(double: BotApiDouble, bot: object) -> None:
+    """In a group the bot answers commands, mentions and replies to it, and stays quiet otherwise."""
+    user = new_user()
+    group = -500000 - user
+    where = {"chat_id": group, "chat_type": "supergroup"}
+    double.send_text(user, "c koi un concours", **where)  # type: ignore[arg-type]
+    mention = ask(double, user, f"@{double.bot_user['username']} c koi un concours", **where)
+    assert "concours" in mention.params["text"]
+    assert mention.params.get("reply_parameters") or mention.params.get("reply_to_message_id")
+    command = ask(double, user, f"/themes@{double.bot_user['username']}", **where)
+    assert command.params["text"] == "Choisissez un thème :"
+    reply_to = ask(double, user, "et le pacte ?", reply_to_message_id=mention.result["message_id"], **where)
+    assert "PACTE" in reply_to.params["text"]
+    texts = [m.text for m in double.messages_to(group)]
+    assert len(texts) == 3  # the first, unaddressed message got nothing
+
+
+@pytest.mark.parametrize("send", ["send_sticker", "send_photo", "send_voice", "send_document"])
+def test_non_text_gets_a_polite_reply(double: BotApiDouble, bot: object, send: str) -> None:
+    """Stickers, photos, voice and files get a short polite reply."""
+    user = new_user()
+    update = getattr(double, send)(user)
+    reply = double.wait_reply(user, update)
+    assert reply.params["text"].startswith("Je ne lis que les messages écrits")
+
+
+@pytest.mark.parametrize("text", ["<b>gras</b> & <script>alert(1)</script>", "x" * 4096,
+                                  "  ", "🤔🤔🤔", "Что такое конкурс?", "&amp; &lt;"])
+def test_strange_text_is_answered_safely(double: BotApiDouble, bot: object, text: str) -> None:
+    """HTML, huge, blank, emoji-only and other-script texts get a valid, polite reply."""
+    reply = ask(double, new_user(), text)
+    assert reply.ok
+
+
+def test_edited_messages_are_ignored(double: BotApiDouble, bot: object) -> None:
+    """Editing a message does not trigger a second answer."""
+    user = new_user()
+    first = ask(double, user, "c koi un concours")
+    before = len(double.messages_to(user))
+    double.edit_text(user, first.params.get("reply_parameters", {}).get("message_id", 1), "pacte ?")
+    marker = ask(double, user, "bonjour")  # the bot handles updates in order of arrival
+    assert len(double.messages_to(user)) == before + 1
+    assert marker.ok
+
+
+def test_flooding_user_is_slowed_not_others(double: BotApiDouble, bot: object) -> None:
+    """A user sending a burst gets one 'slow down' and then silence; another user is served."""
+    user = new_user()
+    for _ in range(12):
+        double.send_text(user, "concours ?")
+    other = ask(double, new_user(), "bonjour")
+    assert other.ok
+    double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == user
+                    and c.params["text"].startswith("Doucement"))
+    texts = [m.text for m in double.messages_to(user)]
+    assert sum(t.startswith("Doucement") for t in texts if t) == 1
+    assert len(texts) <= 8
+
+
+def test_api_faults_are_retried(double: BotApiDouble, bot: object) -> None:
+    """429 with retry_after and a 5xx on sendMessage are retried; the user still gets the answer."""
+    user = new_user()
+    double.fail_next("sendMessage", 429, retry_after=1, chat_id=user)
+    assert ask(double, user, "c koi le pacte").ok
+    user = new_user()
+    double.fail_next("sendMessage", 502, chat_id=user)
+    assert ask(double, user, "c koi le pacte").ok
+
+
+def test_blocked_user_does_not_stop_the_bot(double: BotApiDouble, bot: object) -> None:
+    """A 403 (user blocked the bot) is logged; the bot keeps serving others."""
+    user = new_user()
+    double.fail_next("sendMessage", 403, chat_id=user)
+    double.send_text(user, "bonjour")
+    assert ask(double, new_user(), "bonjour").ok
