@@ -301,9 +301,16 @@ async def inline(update: Update, context: CareerContext) -> None:
 
 
 async def on_error(update: object, context: CareerContext) -> None:
-    """Log an unexpected error (without user data), tell the user, and carry on."""
-    if isinstance(context.error, Forbidden):
+    """Log an error (without user data), tell the user when it is our bug, and carry on."""
+    error = context.error
+    if isinstance(error, Forbidden):
         log.info("a user blocked the bot; reply dropped")  # expected, not a fault of ours
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Retries are spent (or unsafe: a timed-out send may have arrived). Another message
+        # would fail the same way or duplicate the reply.
+        log.warning("Bot API unreachable after retries (%s); a reply may be lost",
+                    type(error).__name__)
         return
     log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:

@@ -9,19 +9,24 @@ independent. Every test ends by checking that the bot sent nothing the real Bot 
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from careerbot.conversation import Conversation
+from careerbot.evaluation import load_cases
+from careerbot.faq_loader import load_faq
+from careerbot.matching import Matcher, Settings
 from tests.botapi.server import BotApiDouble, Call
 from tests.conftest import REPO
+from tests.telegram_harness import running_bot
 
 ADMIN_CHAT = -100777
+SECRETS = ("xkcd zorglub wobble", "c koi le pacte")  # texts users send below; never logged
 _users = itertools.count(1000)
 
 
@@ -38,28 +43,14 @@ def double() -> Iterator[BotApiDouble]:
 
 
 @pytest.fixture(scope="module")
-def bot(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
-    """`careerbot run` pointed at the double, as an operator would start it."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-           "TELEGRAM_BOT_TOKEN": double.token, "TELEGRAM_API_BASE_URL": double.api_root,
-           "CAREERBOT_FAQ_DIR": str(REPO / "faq"), "CAREERBOT_ADMIN_CHAT_ID": str(ADMIN_CHAT)}
-    log = tmp_path_factory.mktemp("bot") / "bot.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "careerbot"), "run"],
-                                   env=env, cwd=log.parent, stdout=sink, stderr=subprocess.STDOUT,
-                                   text=True)
-    try:
-        double.wait_for(lambda c: c.method == "getUpdates", timeout=20)
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        logs = log.read_text()
-        assert double.token not in logs, "the token leaked into the logs"
-        assert "Traceback" not in logs, logs
+def bot(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`careerbot run` on the shipped FAQ, pointed at the double; yields its log file."""
+    with running_bot(double, REPO / "faq", tmp_path_factory.mktemp("bot"),
+                     {"CAREERBOT_ADMIN_CHAT_ID": str(ADMIN_CHAT)}) as log:
+        yield log
+    logs = log.read_text()
+    for said in SECRETS:
+        assert said not in logs, f"a user's message reached the logs: {said!r}"
 
 
 @pytest.fixture(autouse=True)
@@ -303,3 +294,49 @@ def test_blocked_user_does_not_stop_the_bot(double: BotApiDouble, bot: object) -
     double.fail_next("sendMessage", 403, chat_id=user)
     double.send_text(user, "bonjour")
     assert ask(double, new_user(), "bonjour").ok
+
+
+def test_held_out_questions_get_the_core_answers(double: BotApiDouble, bot: object) -> None:
+    """Every test.yaml question gets, over Telegram, exactly the reply the core decides."""
+    faq, _ = load_faq(REPO / "faq")
+    talk = Conversation(faq, Matcher(faq, Settings.from_mapping(faq.matching)))
+    cases = load_cases(REPO / "tests" / "eval" / "test.yaml")
+    sent = [(case.q, new_user()) for case in cases]
+    updates = [(q, user, double.send_text(user, q)) for q, user in sent]
+    for question, user, update in updates:
+        reply = double.wait_reply(user, update, timeout=20)
+        assert reply.params["text"] == talk.ask(question[:1000], "fr").html, question
+
+
+def test_one_slow_chat_does_not_stall_the_others(double: BotApiDouble, bot: object) -> None:
+    """While the reply to one user hangs, other users are answered at once."""
+    slow, fast = new_user(), new_user()
+    double.delay_next("sendMessage", 2.0)
+    slow_update = double.send_text(slow, "bonjour")
+    time.sleep(0.2)
+    started = time.monotonic()
+    fast_reply = ask(double, fast, "bonjour")
+    assert fast_reply.at - started < 1.0
+    assert double.wait_reply(slow, slow_update).ok
+
+
+def test_timed_out_send_is_not_sent_twice(double: BotApiDouble, bot: object) -> None:
+    """A sendMessage that times out (but reached Telegram) is not retried: no duplicate reply."""
+    user = new_user()
+    double.delay_next("sendMessage", 6.0)  # beyond python-telegram-bot's 5 s read timeout
+    double.send_text(user, "bonjour")
+    time.sleep(7.5)
+    assert len(double.messages_to(user)) == 1
+
+
+def test_links_command_asks_telegram_for_the_username(double: BotApiDouble, bot: object) -> None:
+    """`careerbot links` prints deep links with the bot's username from getMe."""
+    done = subprocess.run([str(Path(sys.executable).parent / "careerbot"), "links"],
+                          env={"TELEGRAM_BOT_TOKEN": double.token,
+                               "TELEGRAM_API_BASE_URL": double.api_root, "PATH": "/usr/bin:/bin",
+                               "PTB_TIMEDELTA": "true"},
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "https://t.me/careerbot_test_bot?start=parcours  Parcours" in lines
+    assert len(lines) == 1 + 6 + 38
