@@ -61,11 +61,15 @@ def no_violation(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("double").assert_no_violations()
 
 
-def ask(double: BotApiDouble, user: int, text: str, **where: object) -> Call:
+def ask(double: BotApiDouble, user: int, text: str, *, chat_id: int | None = None,
+        chat_type: str = "private", language_code: str = "fr",
+        reply_to_message_id: int | None = None) -> Call:
     """Send a message as a user and wait for the bot's reply in that chat."""
-    update = double.send_text(user, text, **where)  # type: ignore[arg-type]
-    chat = where.get("chat_id") or (-user if where.get("chat_type") in ("group", "supergroup") else user)
-    return double.wait_reply(int(chat), update)  # type: ignore[arg-type]
+    update = double.send_text(user, text, chat_id=chat_id, chat_type=chat_type,
+                              language_code=language_code,
+                              reply_to_message_id=reply_to_message_id)
+    chat = chat_id or (-user if chat_type in ("group", "supergroup") else user)
+    return double.wait_reply(chat, update)
 
 
 def buttons(call: Call) -> list[dict[str, str]]:
@@ -192,9 +196,9 @@ def test_route_next_and_back(double: BotApiDouble, bot: object) -> None:
     reply = ask(double, user, "/parcours")
     message_id = reply.result["message_id"]
     double.wait_reply(user, double.press_button(user, message_id, "r:1"))
-    assert double.messages_to(user)[-1].text.startswith("🔎 Étape 2/3 : Je découvre")
+    assert (double.messages_to(user)[-1].text or "").startswith("🔎 Étape 2/3 : Je découvre")
     double.wait_reply(user, double.press_button(user, message_id, "r:0"))
-    assert double.messages_to(user)[-1].text.startswith("💡 Étape 1/3 : Je m'inspire")
+    assert (double.messages_to(user)[-1].text or "").startswith("💡 Étape 1/3 : Je m'inspire")
 
 
 def test_events_without_upcoming_show_the_latest(double: BotApiDouble, bot: object) -> None:
@@ -223,17 +227,21 @@ def test_groups_answer_only_when_addressed(double: BotApiDouble, bot: object) ->
     """In a group the bot answers commands, mentions and replies to it, and stays quiet otherwise."""
     user = new_user()
     group = -500000 - user
-    where = {"chat_id": group, "chat_type": "supergroup"}
-    double.send_text(user, "c koi un concours", **where)  # type: ignore[arg-type]
-    mention = ask(double, user, f"@{double.bot_user['username']} c koi un concours", **where)
+    double.send_text(user, "c koi un concours", chat_id=group, chat_type="supergroup")
+    double.send_sticker(user, chat_id=group, chat_type="supergroup")
+    mention = ask(double, user, f"@{double.bot_user['username']} c koi un concours",
+                  chat_id=group, chat_type="supergroup")
     assert "concours" in mention.params["text"]
+    assert double.messages_to(group)[0].message_id == mention.result["message_id"]
     assert mention.params.get("reply_parameters") or mention.params.get("reply_to_message_id")
-    command = ask(double, user, f"/themes@{double.bot_user['username']}", **where)
+    command = ask(double, user, f"/themes@{double.bot_user['username']}", chat_id=group,
+                  chat_type="supergroup")
     assert command.params["text"] == "Choisissez un thème :"
-    reply_to = ask(double, user, "et le pacte ?", reply_to_message_id=mention.result["message_id"], **where)
+    reply_to = ask(double, user, "et le pacte ?", reply_to_message_id=mention.result["message_id"],
+                   chat_id=group, chat_type="supergroup")
     assert "PACTE" in reply_to.params["text"]
     texts = [m.text for m in double.messages_to(group)]
-    assert len(texts) == 3  # the first, unaddressed message got nothing
+    assert len(texts) == 3  # the unaddressed message and the sticker got nothing
 
 
 @pytest.mark.parametrize("send", ["send_sticker", "send_photo", "send_voice", "send_document"])
@@ -340,3 +348,15 @@ def test_links_command_asks_telegram_for_the_username(double: BotApiDouble, bot:
     lines = done.stdout.splitlines()
     assert "https://t.me/careerbot_test_bot?start=parcours  Parcours" in lines
     assert len(lines) == 1 + 6 + 38
+
+
+def test_every_deep_link_opens_its_content(double: BotApiDouble, bot: object) -> None:
+    """Each published deep link (`careerbot links`) opens something other than the welcome."""
+    faq, _ = load_faq(REPO / "faq")
+    talk = Conversation(faq, Matcher(faq))
+    welcome = talk.welcome().html
+    users = [(url.split("start=")[1], new_user()) for _, url in talk.deep_links("x")]
+    updates = [(user, double.send_text(user, f"/start {payload}")) for payload, user in users]
+    for user, update in updates:
+        text = double.wait_reply(user, update).params["text"]
+        assert text != welcome
