@@ -1,0 +1,1 @@
+"""careerbot: answers questions about joining the French public service."""

@@ -1,0 +1,275 @@
+"""The `careerbot` command: the only place that reads options and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values
+
+from careerbot.config import Config, ConfigError
+from careerbot.config import from_env as config_from_env
+from careerbot.conversation import Conversation
+from careerbot.evaluation import CasesError, calibrate, leaked, load_cases, report, unknown_ids
+from careerbot.evaluation import run as run_cases
+from careerbot.faq import Faq, FaqError
+from careerbot.faq_loader import check_directory, load_faq
+from careerbot.matching import Matcher, Settings
+from careerbot.terminal import chat
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def faq_dir(option: str | None) -> Path:
+    """The FAQ directory: --faq, else CAREERBOT_FAQ_DIR, else ./faq."""
+    return Path(option or os.environ.get("CAREERBOT_FAQ_DIR") or "faq")
+
+
+def load(directory: Path) -> tuple[Faq, Matcher]:
+    """Load the FAQ and index it, or exit with its problems listed."""
+    try:
+        faq, _ = load_faq(directory)
+    except FaqError as error:
+        errors = [p for p in error.problems if p.severity == "error"]
+        print(*errors, sep="\n", file=sys.stderr)
+        print(f"careerbot: the FAQ in {directory} has {len(errors)} error(s); "
+              f"run `careerbot check {directory}`", file=sys.stderr)
+        raise SystemExit(EXIT_PROBLEMS) from None
+    return faq, Matcher(faq, Settings.from_mapping(faq.matching))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Report every problem of a FAQ directory as path:line: message (hint)."""
+    directory = Path(args.directory)
+    today = date.fromisoformat(args.today) if args.today else None
+    problems = check_directory(directory, today=today)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors or (args.strict and warnings):
+        print(f"{directory}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    faq, _ = load_faq(directory, today=today)
+    print(f"{directory}: OK, {len(faq.entries)} entries, {len(faq.themes)} themes, "
+          f"{len(faq.events)} events, {warnings} warning(s)")
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Match one question and show the decision."""
+    _, matcher = load(faq_dir(args.faq))
+    match = matcher.match(args.question)
+    result = {"status": match.status, "id": match.entry_id or match.smalltalk_id,
+              "score": round(match.score, 3), "suggestions": list(match.suggestions)}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"{match.status} {result['id'] or ''} (score {result['score']})".replace("  ", " "))
+        for entry_id, score in match.ranking[:3]:
+            print(f"  {score:.3f} {entry_id}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Measure the matcher on a question set."""
+    faq, matcher = load(faq_dir(args.faq))
+    cases = _cases(Path(args.file), faq)
+    result = report(run_cases(cases, matcher))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    _print_summary(result)
+    failures = [c for c in result["cases"] if _failed(c)]
+    if failures:
+        print(f"\n{len(failures)} case(s) to look at:")
+        for case in failures:
+            got = case["id"] or ", ".join(case["suggestions"]) or "-"
+            expected = ", ".join(case["expect"]) or "(out of scope)"
+            print(f"  [{case['status']}: {got}] expected {expected}: {case['q']}")
+    return EXIT_OK
+
+
+def _failed(case: dict[str, Any]) -> bool:
+    if not case["expect"]:
+        return bool(case["status"] == "answer")
+    if case["status"] == "answer":
+        return case["id"] not in case["expect"]
+    return not set(case["suggestions"]) & set(case["expect"])
+
+
+def _print_summary(result: dict[str, Any]) -> None:
+    print(f"in scope: {result['n_in_scope']}, out of scope: {result['n_out_of_scope']}")
+    for key in ("direct_right", "direct_wrong", "resolved", "oos_answered"):
+        print(f"  {key:<13} {result[key]:.3f}")
+    print("by style:")
+    for style, rates in result["by_style"].items():
+        if rates["n_in_scope"]:
+            print(f"  {style:<12} n={rates['n_in_scope']:<4} right {rates['direct_right']:.2f} "
+                  f"wrong {rates['direct_wrong']:.2f} resolved {rates['resolved']:.2f}")
+        else:
+            print(f"  {style:<12} n={rates['n_out_of_scope']:<4} answered {rates['oos_answered']:.2f}")
+
+
+def _cases(path: Path, faq: Faq) -> list[Any]:
+    try:
+        cases = load_cases(path)
+    except CasesError as error:
+        raise SystemExit(f"careerbot: {error}") from None
+    missing = unknown_ids(cases, faq)
+    if missing:
+        raise SystemExit(f"careerbot: {path} expects unknown entry ids: {', '.join(missing)}")
+    return cases
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Choose weights and thresholds on a development set; --write saves faq/matching.yaml."""
+    directory = faq_dir(args.faq)
+    faq, matcher = load(directory)
+    cases = _cases(Path(args.file), faq)
+    close = leaked(cases, faq)
+    if close:
+        # Near-copies of a phrasing look easier than real questions: calibrating on them would
+        # make the bot overconfident.
+        print(f"note: {len(close)} case(s) nearly copy a FAQ phrasing and are left out")
+        cases = [case for case in cases if case not in close]
+    result = calibrate(faq, cases, matcher.settings, max_wrong=args.max_wrong,
+                       max_oos=args.max_oos)
+    chosen = result.settings.to_mapping()
+    print(yaml.safe_dump(chosen, sort_keys=False, allow_unicode=True).rstrip())
+    _print_summary(result.summary)
+    if args.write:
+        target = directory / "matching.yaml"
+        header = ("# yaml-language-server: $schema=../careerbot/schemas/matching.schema.json\n"
+                  f"# Written by `careerbot calibrate {args.file}`; re-run it after FAQ changes.\n")
+        target.write_text(header + yaml.safe_dump(chosen, sort_keys=False), encoding="utf-8")
+        print(f"written: {target}")
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Chat with the bot in the terminal."""
+    faq, matcher = load(faq_dir(args.faq))
+    chat(Conversation(faq, matcher), sys.stdin, sys.stdout)
+    return EXIT_OK
+
+
+def environment() -> dict[str, str]:
+    """The environment, completed by ./.env when there is one (the environment wins)."""
+    values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**values, **os.environ}
+
+
+def telegram_config(args: argparse.Namespace) -> Config:
+    """The Telegram configuration, or exit with one clear line."""
+    env = environment()
+    if args.faq:
+        env["CAREERBOT_FAQ_DIR"] = args.faq
+    try:
+        return config_from_env(env)
+    except ConfigError as error:
+        raise SystemExit(f"careerbot: {error}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot: on Telegram when TELEGRAM_BOT_TOKEN is set, else in the terminal."""
+    if not environment().get("TELEGRAM_BOT_TOKEN"):
+        return cmd_chat(args)
+    from telegram.error import InvalidToken, NetworkError
+
+    from careerbot import telegram_bot  # only the Telegram mode needs python-telegram-bot
+
+    config = telegram_config(args)
+    faq, matcher = load(config.faq_dir)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token
+    conversation = Conversation(faq, matcher, team_inbox=config.admin_chat_id is not None)
+    try:
+        asyncio.run(_bot_username(config))  # fail fast, with one line, before polling starts
+        telegram_bot.run(config, conversation)
+    except InvalidToken:
+        raise SystemExit("careerbot: the Bot API refused TELEGRAM_BOT_TOKEN (check it with "
+                         "@BotFather)") from None
+    except NetworkError as error:
+        raise SystemExit(f"careerbot: cannot reach the Bot API at {config.api_root} "
+                         f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the "
+                         "network") from None
+    return EXIT_OK
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Print the deep links to publish (entries, themes, the route)."""
+    faq, matcher = load(faq_dir(args.faq))
+    username = args.username
+    if not username:
+        username = asyncio.run(_bot_username(telegram_config(args)))
+    for label, url in Conversation(faq, matcher).deep_links(username.lstrip("@")):
+        print(f"{url}  {label}")
+    return EXIT_OK
+
+
+async def _bot_username(config: Config) -> str:
+    from telegram import Bot
+
+    async with Bot(config.token, base_url=config.base_url) as bot:
+        return bot.username
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    main_parser = argparse.ArgumentParser(
+        prog="careerbot", description="careerbot: questions about joining the French public "
+        "service, answered from the FP21 FAQ.")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    check = command("check", cmd_check, "Check a FAQ directory and list every problem.")
+    check.add_argument("directory", nargs="?", default="faq")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("--today", help=argparse.SUPPRESS)
+    ask = command("ask", cmd_ask, "Show how the bot understands one question.")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true")
+    evaluate = command("eval", cmd_eval, "Measure the matcher on a question set (YAML cases).")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--json", action="store_true")
+    cal = command("calibrate", cmd_calibrate, "Choose matcher thresholds on a development set.")
+    cal.add_argument("file")
+    cal.add_argument("--write", action="store_true", help="save them to FAQ_DIR/matching.yaml")
+    cal.add_argument("--max-wrong", type=float, default=0.025,
+                     help="budget of wrong direct answers on the set (default 0.025)")
+    cal.add_argument("--max-oos", type=float, default=0.01,
+                     help="budget of answered out-of-scope messages (default 0.01)")
+    command("chat", cmd_chat, "Chat with the bot in the terminal.")
+    command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else terminal).")
+    links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
+    links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
+    for sub in commands.choices.values():
+        if sub.prog.split()[-1] != "check":
+            sub.add_argument("--faq", help="FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)")
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `careerbot` command."""
+    args = parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

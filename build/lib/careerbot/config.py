@@ -1,0 +1,76 @@
+"""Runtime configuration, read from the environment (and an optional .env) by the CLI only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_API_ROOT = "https://api.telegram.org"
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{1,100}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says what to write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the Telegram bot needs to start."""
+
+    token: str
+    api_root: str = DEFAULT_API_ROOT
+    faq_dir: Path = Path("faq")
+    admin_ids: frozenset[int] = frozenset()
+    admin_chat_id: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The prefix python-telegram-bot puts before `<token>/<method>`."""
+        return f"{self.api_root}/bot"
+
+    def __repr__(self) -> str:  # never print the token
+        chat = "set" if self.admin_chat_id else "unset"
+        return (f"Config(token=<hidden>, api_root={self.api_root!r}, faq_dir={self.faq_dir!r}, "
+                f"admin_ids=<{len(self.admin_ids)}>, admin_chat_id=<{chat}>)")
+
+
+def from_env(env: Mapping[str, str]) -> Config:
+    """Build the configuration from environment variables, or raise ConfigError."""
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not _TOKEN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token "
+                          "(expected digits, a colon, then letters; ask @BotFather)")
+    root = (env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_ROOT).strip().rstrip("/")
+    parts = urlsplit(root)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path.endswith("/bot"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL {root!r} must be the server root, "
+                          f"e.g. {DEFAULT_API_ROOT} (the bot adds /bot<token>/<method>)")
+    return Config(
+        token=token,
+        api_root=root,
+        faq_dir=Path(env.get("CAREERBOT_FAQ_DIR") or "faq"),
+        admin_ids=frozenset(_ids(env.get("CAREERBOT_ADMIN_IDS", ""), "CAREERBOT_ADMIN_IDS")),
+        admin_chat_id=_chat_id(env.get("CAREERBOT_ADMIN_CHAT_ID", "")),
+    )
+
+
+def _ids(raw: str, name: str) -> list[int]:
+    ids = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(f"{name}: {part!r} is not a Telegram user id "
+                              "(write numbers separated by commas, e.g. 12345,67890)")
+        ids.append(int(part))
+    return ids
+
+
+def _chat_id(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.lstrip("-").isdigit():
+        raise ConfigError(f"CAREERBOT_ADMIN_CHAT_ID: {raw!r} is not a chat id (e.g. -1001234567890)")
+    return int(raw)

@@ -1,0 +1,374 @@
+"""The conversation, independent of any channel: what to reply to a message or a button.
+
+Replies are Telegram-flavoured HTML plus rows of buttons; the terminal and Telegram adapters only
+render them. A button either opens a URL or carries an action payload (at most 64 bytes, the
+Telegram limit) that `Conversation.act` understands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from careerbot.calendar import event_ics, ics_filename
+from careerbot.faq import Entry, Event, Faq
+from careerbot.matching import Match, Matcher
+from careerbot.normalize import looks_english
+from careerbot.telegram_html import escape
+
+Lang = str  # "fr" or "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply: an action payload or a URL."""
+
+    label: str
+    action: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to show: HTML text and rows of buttons."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    match: Match | None = None
+
+    def actions(self) -> list[Button]:
+        """The action buttons, in reading order (the terminal numbers them)."""
+        return [b for row in self.buttons for b in row if b.action]
+
+
+TEXTS: dict[Lang, dict[str, str]] = {
+    "fr": {
+        "welcome": (
+            "Bonjour ! 👋 Je suis <b>careerbot</b>, l'assistant de l'association FP21.\n"
+            "Je réponds à vos questions pour entrer dans la fonction publique : concours, "
+            "catégories A, B, C, contrats, alternance, offres d'emploi…\n\n"
+            "Écrivez simplement votre question, comme elle vient, ou parcourez les thèmes."),
+        "help": (
+            "<b>Comment m'utiliser</b>\n"
+            "• Écrivez votre question en quelques mots : « c'est quoi un concours ? », "
+            "« alternance fonction publique », « travailler sans concours »…\n"
+            "• /themes : parcourir les sujets\n"
+            "• /evenements : les prochains événements FP21\n"
+            "Je suis un robot : pour une question personnelle, contactez FP21 sur fp21.fr."),
+        "themes": "Choisissez un thème :",
+        "theme": "{emoji} <b>{title}</b>\nChoisissez une question :",
+        "suggest": "Je ne suis pas sûr d'avoir compris. 🤔 Vouliez-vous dire…",
+        "fallback": (
+            "Désolé, je n'ai pas trouvé de réponse sûre à votre message. 🤔\n"
+            "• Essayez en quelques mots-clés : « concours catégorie B », « contrat sans "
+            "concours », « apprentissage »…\n"
+            "• Ou parcourez les thèmes ci-dessous."),
+        "empty": "Je n'ai reçu aucun texte. ✍️ Écrivez votre question en quelques mots.",
+        "related": "Voir aussi :",
+        "event_footer": "📅 Prochain événement sur ce sujet : {event}",
+        "events_upcoming": "📅 <b>Prochains événements FP21</b>",
+        "events_none": ("Aucun événement FP21 n'est annoncé pour l'instant. Suivez fp21.fr pour les "
+                        "prochaines dates. Les derniers événements :"),
+        "unknown": "Ce contenu n'existe plus. Voici les thèmes :",
+        "btn_themes": "📚 Thèmes",
+        "btn_events": "📅 Événements",
+        "btn_back": "⬅️ Retour",
+        "btn_menu": "🏠 Menu",
+        "btn_route": "🧭 Parcours",
+        "btn_help": "❓ Aide",
+        "btn_prev": "⬅️ Étape précédente",
+        "btn_next": "Étape suivante ➡️",
+        "btn_ics": "📆 Ajouter à mon agenda",
+        "btn_team": "📨 Transmettre ma question à l'équipe",
+        "route_step": "{emoji} <b>Étape {number}/{total} : {title}</b>\n{text}",
+        "team_sent": ("Merci, votre question a été transmise à l'équipe FP21, sans votre nom. ✅ "
+                      "Elle servira à enrichir mes réponses. Pour une réponse personnelle, "
+                      "écrivez à FP21 via fp21.fr."),
+        "team_nothing": "Il n'y a pas de question à transmettre. Écrivez-la d'abord. ✍️",
+        "team_message": "❓ Question sans réponse, transmise à la demande d'un utilisateur :\n{question}",
+        "not_text": ("Je ne lis que les messages écrits. ✍️ Posez votre question en quelques mots, "
+                     "ou tapez /themes pour parcourir les sujets."),
+        "slow_down": "Doucement 🙂 Je réponds à vos messages un par un : patientez quelques secondes.",
+        "inline_more": "Plus de réponses : écrivez-moi en privé.",
+        "error": "Oups, un souci de mon côté. 🙏 Réessayez dans un instant.",
+    },
+    "en": {
+        "welcome": (
+            "Hello! 👋 I'm <b>careerbot</b>, the assistant of the association FP21.\n"
+            "I answer questions about getting into the French public service: exams "
+            "(concours), categories A, B, C, contracts, apprenticeships, job offers…\n\n"
+            "Just type your question, or browse the themes."),
+        "help": (
+            "<b>How to use me</b>\n"
+            "• Type your question in a few words: \"how do civil service exams work\", "
+            "\"jobs without an exam\"…\n"
+            "• /themes: browse topics\n"
+            "• /evenements: upcoming FP21 events\n"
+            "I'm a bot: for a personal question, contact FP21 at fp21.fr."),
+        "themes": "Pick a theme:",
+        "theme": "{emoji} <b>{title}</b>\nPick a question:",
+        "suggest": "I'm not sure I understood. 🤔 Did you mean…",
+        "fallback": (
+            "Sorry, I found no reliable answer to your message. 🤔\n"
+            "• Try a few keywords: \"exam category B\", \"contract without exam\"…\n"
+            "• Or browse the themes below."),
+        "empty": "I received no text. ✍️ Type your question in a few words.",
+        "related": "See also:",
+        "event_footer": "📅 Next event on this topic: {event}",
+        "events_upcoming": "📅 <b>Upcoming FP21 events</b>",
+        "events_none": ("No FP21 event is announced for now. Follow fp21.fr for the next dates. "
+                        "The latest events:"),
+        "unknown": "This content no longer exists. Here are the themes:",
+        "btn_themes": "📚 Themes",
+        "btn_events": "📅 Events",
+        "btn_back": "⬅️ Back",
+        "btn_menu": "🏠 Menu",
+        "btn_route": "🧭 Route",
+        "btn_help": "❓ Help",
+        "btn_prev": "⬅️ Previous step",
+        "btn_next": "Next step ➡️",
+        "btn_ics": "📆 Add to my calendar",
+        "btn_team": "📨 Send my question to the team",
+        "route_step": "{emoji} <b>Step {number}/{total}: {title}</b>\n{text}",
+        "team_sent": ("Thanks, your question was sent to the FP21 team, without your name. ✅ "
+                      "It will help improve my answers. For a personal answer, contact FP21 via "
+                      "fp21.fr."),
+        "team_nothing": "There is no question to send. Type it first. ✍️",
+        "team_message": "❓ Unanswered question, sent at a user's request:\n{question}",
+        "not_text": ("I only read text messages. ✍️ Ask your question in a few words, or type "
+                     "/themes to browse topics."),
+        "slow_down": "Easy 🙂 I answer your messages one at a time: please wait a few seconds.",
+        "inline_more": "More answers: write to me in private.",
+        "error": "Oops, something went wrong on my side. 🙏 Please try again in a moment.",
+    },
+}
+
+# Commands shown in Telegram's menu: (command, French description, English description).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("start", "Accueil et menu", "Welcome and menu"),
+    ("themes", "Parcourir les sujets", "Browse topics"),
+    ("parcours", "Le parcours : je m'inspire, je découvre, je postule",
+     "The route: inspire, discover, apply"),
+    ("evenements", "Les prochains événements FP21", "Upcoming FP21 events"),
+    ("aide", "Comment m'utiliser", "How to use me"),
+    ("help", "Comment m'utiliser (English)", "How to use me"),
+)
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+MAX_EVENTS = 3
+
+
+def format_date(moment: datetime, lang: Lang = "fr") -> str:
+    """A date and time as people write it ("12 mars 2025 à 18h30"), in the event's own zone."""
+    if lang == "en":
+        return moment.strftime("%d %B %Y, %H:%M").lstrip("0")
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {MONTHS[moment.month - 1]} {moment.year} à {moment.hour}h{moment.minute:02d}"
+
+
+class Conversation:
+    """Builds every reply of the bot from the FAQ and the matcher."""
+
+    def __init__(self, faq: Faq, matcher: Matcher, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 team_inbox: bool = False) -> None:
+        self.faq = faq
+        self.matcher = matcher
+        self.clock = clock
+        self.team_inbox = team_inbox  # an organisers' chat receives questions users send on
+
+    def language(self, text: str, preferred: Lang | None = None) -> Lang:
+        """Answer in English when the message is English, else in the user's language or French."""
+        if looks_english(text):
+            return "en"
+        return preferred if preferred in TEXTS and not text.strip() else "fr"
+
+    def welcome(self, lang: Lang = "fr") -> Reply:
+        """The greeting with the main menu."""
+        return Reply(TEXTS[lang]["welcome"], self._menu(lang))
+
+    def help(self, lang: Lang = "fr") -> Reply:
+        """How to use the bot."""
+        return Reply(TEXTS[lang]["help"], self._menu(lang))
+
+    def ask(self, text: str, lang: Lang | None = None) -> Reply:
+        """Reply to a free-text message."""
+        if not text.strip():
+            lang = lang or "fr"
+            return Reply(TEXTS[lang]["empty"], self._menu(lang))
+        lang = self.language(text, lang)
+        match = self.matcher.match(text)
+        if match.status == "answer" and match.entry_id:
+            return self.entry(match.entry_id, lang, match=match)
+        if match.status == "smalltalk" and match.smalltalk_id:
+            talk = next(t for t in self.faq.smalltalk if t.id == match.smalltalk_id)
+            replies = talk.en_replies if lang == "en" and talk.en_replies else talk.replies
+            return Reply(replies[0], self._menu(lang), match)
+        if match.status == "suggest":
+            choices = tuple((Button(self._question(self.faq.entry(i), lang), f"e:{i}"),)
+                            for i in match.suggestions)
+            return Reply(TEXTS[lang]["suggest"], (*choices, *self._menu(lang)), match)
+        rows = self._menu(lang)
+        if self.team_inbox:
+            rows = ((Button(TEXTS[lang]["btn_team"], "team"),), *rows)
+        return Reply(TEXTS[lang]["fallback"], rows, match)
+
+    def start(self, payload: str, lang: Lang = "fr") -> Reply:
+        """/start, with an optional deep-link payload: an entry id, theme-<id> or parcours."""
+        if payload == "parcours":
+            return self.route(0, lang)
+        if payload.startswith("theme-"):
+            return self.theme(payload.removeprefix("theme-"), lang)
+        if payload in self.faq.by_id:
+            return self.entry(payload, lang)
+        return self.welcome(lang)
+
+    def deep_links(self, username: str) -> list[tuple[str, str]]:
+        """Every deep link FP21 can publish: (what it opens, t.me URL)."""
+        base = f"https://t.me/{username}?start="
+        links = [("Parcours", base + "parcours")]
+        links += [(f"Thème : {t.title}", f"{base}theme-{t.id}") for t in self.faq.themes]
+        links += [(e.question, base + e.id) for e in self.faq.entries]
+        return links
+
+    def route(self, index: int, lang: Lang = "fr") -> Reply:
+        """A step of the guided route, with its entries, official sites and next/back."""
+        steps = self.faq.route
+        if not steps:
+            return self.themes(lang)
+        index = max(0, min(index, len(steps) - 1))
+        step = steps[index]
+        title = step.en_title if lang == "en" and step.en_title else step.title
+        text = step.en_text if lang == "en" and step.en_text else step.text
+        t = TEXTS[lang]
+        html = t["route_step"].format(emoji=step.emoji, number=index + 1, total=len(steps),
+                                      title=escape(title), text=text)
+        rows: list[tuple[Button, ...]] = [
+            (Button(f"➡️ {self._question(self.faq.entry(i), lang)}", f"e:{i}"),)
+            for i in step.entries if i in self.faq.by_id]
+        rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in step.links)
+        nav = []
+        if index > 0:
+            nav.append(Button(t["btn_prev"], f"r:{index - 1}"))
+        if index < len(steps) - 1:
+            nav.append(Button(t["btn_next"], f"r:{index + 1}"))
+        rows.append(tuple(nav))
+        rows.append((Button(t["btn_menu"], "menu"),))
+        return Reply(html, tuple(row for row in rows if row))
+
+    def ics(self, event_id: str) -> tuple[str, bytes] | None:
+        """The calendar file of an event, or None if the event is unknown."""
+        event = next((e for e in self.faq.events if e.id == event_id), None)
+        if event is None:
+            return None
+        return ics_filename(event), event_ics(event, now=self.clock())
+
+    def inline(self, query: str, lang: Lang = "fr", limit: int = 3) -> list[tuple[Entry, str]]:
+        """The best entries to share for an inline query, with their answer in the right language."""
+        if not query.strip():
+            return [(e, self._answer(e, lang)) for e in self.faq.entries[:limit]]
+        lang = self.language(query, lang)
+        match = self.matcher.match(query)
+        if match.status in ("smalltalk", "fallback"):
+            return []
+        ids = [i for i, _ in match.ranking if i in self.faq.by_id][:limit]
+        return [(self.faq.entry(i), self._answer(self.faq.entry(i), lang)) for i in ids]
+
+    def team_message(self, question: str, lang: Lang = "fr") -> str:
+        """What the organisers' chat receives: the question only, no identity."""
+        return TEXTS["fr"]["team_message"].format(question=escape(question[:3000]))
+
+    def text(self, key: str, lang: Lang = "fr") -> Reply:
+        """A fixed message with the menu (not_text, slow_down, team_sent...)."""
+        return Reply(TEXTS[lang][key], self._menu(lang))
+
+    def entry(self, entry_id: str, lang: Lang = "fr", *, match: Match | None = None) -> Reply:
+        """An entry's answer, its links, related entries and the next matching event."""
+        entry = self.faq.by_id.get(entry_id)
+        if entry is None:
+            return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
+        parts = [self._answer(entry, lang)]
+        event = self._next_event(entry)
+        if event is not None:
+            parts.append(TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang)))
+        rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.label}", url=link.url),)
+                                          for link in entry.links]
+        rows.extend((Button(f"➡️ {self._question(self.faq.entry(r), lang)}", f"e:{r}"),)
+                    for r in entry.related if r in self.faq.by_id)
+        rows.append((Button(TEXTS[lang]["btn_back"], f"t:{entry.theme}"),
+                     Button(TEXTS[lang]["btn_menu"], "menu")))
+        return Reply("\n\n".join(parts), tuple(rows), match)
+
+    def themes(self, lang: Lang = "fr") -> Reply:
+        """The list of themes."""
+        return Reply(TEXTS[lang]["themes"], self._theme_rows(lang))
+
+    def theme(self, theme_id: str, lang: Lang = "fr") -> Reply:
+        """A theme's questions."""
+        theme = next((t for t in self.faq.themes if t.id == theme_id), None)
+        if theme is None:
+            return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
+        title = theme.en_title if lang == "en" and theme.en_title else theme.title
+        rows = tuple((Button(self._question(e, lang), f"e:{e.id}"),)
+                     for e in self.faq.theme_entries(theme.id))
+        back = (Button(TEXTS[lang]["btn_back"], "themes"),)
+        return Reply(TEXTS[lang]["theme"].format(emoji=theme.emoji, title=escape(title)),
+                     (*rows, back))
+
+    def events(self, lang: Lang = "fr") -> Reply:
+        """Upcoming events, or the latest ones when none is announced."""
+        now = self.clock()
+        upcoming = self.faq.upcoming_events(now)[:MAX_EVENTS]
+        shown = upcoming or self.faq.past_events(now)[:MAX_EVENTS]
+        title = TEXTS[lang]["events_upcoming"] if upcoming else TEXTS[lang]["events_none"]
+        lines = [title, *(f"• {self._event_line(e, lang)}" for e in shown)]
+        rows: list[tuple[Button, ...]] = []
+        for event in shown:
+            rows.append((Button(f"🔗 {event.title[:40]}", url=event.url),))
+            if event in upcoming:
+                rows.append((Button(TEXTS[lang]["btn_ics"], f"ics:{event.id}"),))
+        return Reply("\n".join(lines), (*rows, (Button(TEXTS[lang]["btn_menu"], "menu"),)))
+
+    def act(self, action: str, lang: Lang = "fr") -> Reply:
+        """Follow a button's action payload; an unknown or stale payload shows the themes."""
+        kind, _, value = action.partition(":")
+        if kind == "e":
+            return self.entry(value, lang)
+        if kind == "t":
+            return self.theme(value, lang)
+        if kind == "r" and value.isdigit():
+            return self.route(int(value), lang)
+        handlers = {"themes": self.themes, "events": self.events, "menu": self.welcome,
+                    "help": self.help}
+        handler = handlers.get(action)
+        return handler(lang) if handler else Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
+
+    def _menu(self, lang: Lang) -> tuple[tuple[Button, ...], ...]:
+        t = TEXTS[lang]
+        return ((Button(t["btn_themes"], "themes"), Button(t["btn_route"], "r:0")),
+                (Button(t["btn_events"], "events"), Button(t["btn_help"], "help")))
+
+    def _theme_rows(self, lang: Lang) -> tuple[tuple[Button, ...], ...]:
+        return tuple(
+            (Button(f"{t.emoji} {t.en_title if lang == 'en' and t.en_title else t.title}",
+                    f"t:{t.id}"),) for t in self.faq.themes)
+
+    @staticmethod
+    def _answer(entry: Entry, lang: Lang) -> str:
+        return entry.en.answer if lang == "en" and entry.en else entry.answer
+
+    @staticmethod
+    def _question(entry: Entry, lang: Lang) -> str:
+        return entry.en.question if lang == "en" and entry.en else entry.question
+
+    def _next_event(self, entry: Entry) -> Event | None:
+        for event in self.faq.upcoming_events(self.clock()):
+            if entry.id in event.related or set(entry.tags) & set(event.tags):
+                return event
+        return None
+
+    def _event_line(self, event: Event, lang: Lang) -> str:
+        return (f"<b>{escape(event.title)}</b>, {format_date(event.start, lang)}, "
+                f"{escape(event.place)}")

@@ -1,0 +1,258 @@
+"""Match a message to the FAQ: rank entries, then decide answer / suggest / smalltalk / fallback.
+
+Ranking uses three signals, each scaled to [0, 1] so that their weighted mean is a usable confidence:
+- `chars`: BM25 over character 3-5-grams of the content words, one document per entry (the best
+  single ranker measured in research/matching.md; robust to typos and missing accents);
+- `words`: BM25 over French Snowball stems (catches inflections the n-grams split);
+- `fuzzy`: rapidfuzz token_set_ratio against each phrasing, best per entry, computed only for the
+  leading candidates so the cost stays flat as the FAQ grows.
+BM25 scores are divided by the best score the query could reach (every term matched), which makes
+them comparable across queries. The decision rests on `Confidence`, a small logistic model of
+"the best entry is right" fitted on the development set. Out-of-scope topics close to ours
+(ranked small talk: private-sector jobs, other "concours"...) are ranked like entries, so that a
+near-domain message finds its real topic and gets a polite redirection. Weights, model and
+thresholds come from `Settings` (faq/matching.yaml, written by `careerbot calibrate`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+
+from careerbot.faq import Faq, SmallTalk
+from careerbot.normalize import char_ngrams, content_words, stems, words
+
+Status = Literal["answer", "suggest", "smalltalk", "fallback"]
+OFF_TOPIC = "~"  # id prefix of ranked small talk (out-of-scope topics) in a ranking
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each signal counts in the fused score."""
+
+    chars: float = 1.0
+    words: float = 1.0
+    fuzzy: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Confidence:
+    """Logistic model of P(the best entry is right) from the shape of the ranking.
+
+    Fitted by `careerbot calibrate` on the development set. The message length matters: a long
+    message spreads its words over many entries, so its best score is lower for the same
+    certainty.
+    """
+
+    bias: float = -4.0
+    top: float = 6.0
+    margin: float = 4.0
+    relative_margin: float = 3.0
+    length: float = 0.5
+
+    def features(self, ranking: Sequence[tuple[str, float]], length: int) -> FloatArray:
+        """The model's inputs: best score, its lead (absolute, relative), log message length."""
+        best = ranking[0][1] if ranking else 0.0
+        second = ranking[1][1] if len(ranking) > 1 else 0.0
+        return np.array([best, best - second, 1 - second / best if best else 0.0,
+                         math.log1p(length)])
+
+    def probability(self, ranking: Sequence[tuple[str, float]], length: int) -> float:
+        """P(the best entry answers the message)."""
+        if not ranking:
+            return 0.0
+        weights = np.array([self.top, self.margin, self.relative_margin, self.length])
+        z = float(self.features(ranking, length) @ weights) + self.bias
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How to fuse the signals and where to draw the lines between outcomes."""
+
+    weights: Weights = field(default_factory=Weights)
+    confidence: Confidence = field(default_factory=Confidence)
+    answer_min: float = 0.7  # P(right) needed to answer directly
+    margin_min: float = 0.0  # lead over the second entry needed to answer directly (ties are risky)
+    suggest_min: float = 0.15  # P(right) needed to offer the leading entries as choices
+    suggest_window: float = 0.2  # suggestions stay within this distance of the best score
+    smalltalk_min: float = 80.0  # rapidfuzz ratio (0-100) to a small-talk pattern
+    candidates: int = 20
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
+        """Settings from a faq/matching.yaml mapping (missing keys keep their defaults)."""
+        scalars = {f.name for f in fields(cls)} - {"weights", "confidence", "candidates"}
+        values: dict[str, Any] = {key: float(raw[key]) for key in scalars if key in raw}
+        if "candidates" in raw:
+            values["candidates"] = int(raw["candidates"])
+        return cls(weights=Weights(**{k: float(v) for k, v in raw.get("weights", {}).items()}),
+                   confidence=Confidence(**{k: float(v)
+                                            for k, v in raw.get("confidence", {}).items()}),
+                   **values)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The mapping written to faq/matching.yaml."""
+        return {
+            "weights": _rounded(self.weights),
+            "confidence": _rounded(self.confidence),
+            **{f.name: round(getattr(self, f.name), 3) for f in fields(self)
+               if f.name not in {"weights", "confidence", "candidates"}},
+        }
+
+
+def _rounded(record: Weights | Confidence) -> dict[str, float]:
+    return {f.name: round(float(getattr(record, f.name)), 3) for f in fields(record)}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The decision for one message, with the evidence behind it.
+
+    `score` is the confidence that the best entry is right (0-1), or the small-talk closeness.
+    """
+
+    status: Status
+    entry_id: str | None = None
+    score: float = 0.0
+    suggestions: tuple[str, ...] = ()
+    smalltalk_id: str | None = None
+    ranking: tuple[tuple[str, float], ...] = ()
+
+
+class Bm25:
+    """Okapi BM25 over pre-tokenised documents, with query-normalised scores in [0, 1]."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        self.size = len(documents)
+        self.k1 = k1
+        lengths = np.array([len(doc) for doc in documents], dtype=np.float64)
+        average = float(lengths.mean()) if self.size and lengths.mean() > 0 else 1.0
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for doc_id, doc in enumerate(documents):
+            norm = k1 * (1 - b + b * lengths[doc_id] / average)
+            for term, tf in Counter(doc).items():
+                ids, tfs = postings.setdefault(term, ([], []))
+                ids.append(doc_id)
+                tfs.append(tf * (k1 + 1) / (tf + norm))
+        self.idf: dict[str, float] = {}
+        self.postings: dict[str, tuple[npt.NDArray[np.intp], FloatArray]] = {}
+        for term, (ids, tfs) in postings.items():
+            idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+            self.idf[term] = idf
+            self.postings[term] = (np.array(ids, dtype=np.intp), np.array(tfs) * idf)
+        self.unknown_idf = math.log(1 + (self.size - 0.5) / 1.5)  # as rare as a term can be
+
+    def scores(self, query: Sequence[str]) -> FloatArray:
+        """Each document's score divided by the score of a document matching every query term."""
+        scores = np.zeros(self.size)
+        best = 0.0
+        for term in set(query):
+            best += self.idf.get(term, self.unknown_idf) * (self.k1 + 1)
+            posting = self.postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+        return scores / best if best else scores
+
+
+class Matcher:
+    """An index of the FAQ built once, answering `match(text)` in about a millisecond."""
+
+    def __init__(self, faq: Faq, settings: Settings | None = None) -> None:
+        self.faq = faq
+        self.settings = settings or Settings()
+        ranked_talk = [talk for talk in faq.smalltalk if talk.ranked]
+        self.ids = [entry.id for entry in faq.entries] + [OFF_TOPIC + t.id for t in ranked_talk]
+        documents = [(*entry.phrasings(), " ".join(entry.keywords)) for entry in faq.entries]
+        documents += [talk.patterns for talk in ranked_talk]
+        self.chars = Bm25([[g for text in doc for g in char_ngrams(text)] for doc in documents])
+        self.words = Bm25([[s for text in doc for s in stems(text)] for doc in documents])
+        phrasings: list[str] = []
+        self.offsets = [0]
+        for doc in documents:
+            phrasings.extend(" ".join(content_words(text)) for text in doc)
+            self.offsets.append(len(phrasings))
+        self.phrasings = phrasings
+        self.smalltalk: list[tuple[str, SmallTalk]] = [
+            (" ".join(words(pattern)), talk) for talk in faq.smalltalk if not talk.ranked
+            for pattern in talk.patterns
+        ]
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        """Leading entries for a message, best first, with their fused score in [0, 1]."""
+        query_words = content_words(text)
+        if not query_words or not self.ids:
+            return []
+        w = self.settings.weights
+        lexical = (w.chars * self.chars.scores(char_ngrams(text))
+                   + w.words * self.words.scores(stems(text)))
+        count = min(self.settings.candidates, len(self.ids))
+        candidates = np.argpartition(-lexical, count - 1)[:count]
+        fuzzy = self._fuzzy(" ".join(query_words), candidates)
+        total = w.chars + w.words + w.fuzzy or 1.0
+        fused = (lexical[candidates] + w.fuzzy * fuzzy) / total
+        order = np.argsort(-fused, kind="stable")
+        return [(self.ids[candidates[i]], float(fused[i])) for i in order]
+
+    def _fuzzy(self, query: str, candidates: npt.NDArray[np.intp]) -> FloatArray:
+        """Best token_set_ratio (0-1) of the query against each candidate's phrasings."""
+        spans = [(self.offsets[c], self.offsets[c + 1]) for c in candidates]
+        choices = [p for start, end in spans for p in self.phrasings[start:end]]
+        if not choices:
+            return np.zeros(len(candidates))
+        ratios = process.cdist([query], choices, scorer=fuzz.token_set_ratio,
+                               dtype=np.float32)[0]
+        starts = np.cumsum([0] + [end - start for start, end in spans[:-1]])
+        return np.maximum.reduceat(ratios, starts).astype(np.float64) / 100.0
+
+    def smalltalk_match(self, text: str) -> tuple[SmallTalk | None, float]:
+        """The small talk a message is closest to, and how close (0-100)."""
+        if not self.smalltalk:
+            return None, 0.0
+        query = " ".join(words(text))
+        if not query:
+            return None, 0.0
+        found = process.extractOne(query, [p for p, _ in self.smalltalk], scorer=fuzz.ratio)
+        if found is None:
+            return None, 0.0
+        return self.smalltalk[found[2]][1], float(found[1])
+
+    def match(self, text: str) -> Match:
+        """Decide what to do with a message."""
+        ranking = self.rank(text)
+        talk, closeness = self.smalltalk_match(text)
+        confidence = self.settings.confidence.probability(ranking, len(content_words(text)))
+        decision = decide(ranking, confidence, closeness, self.settings)
+        if decision.status == "smalltalk" and decision.smalltalk_id is None and talk:
+            decision = replace(decision, smalltalk_id=talk.id)
+        return replace(decision, ranking=tuple(ranking[:5]))
+
+
+def decide(ranking: Sequence[tuple[str, float]], confidence: float, smalltalk: float,
+           s: Settings) -> Match:
+    """Answer when confident; else small talk, suggestions or a fallback.
+
+    Separate from `Matcher` so that calibration can replay it on stored rankings.
+    """
+    best_id = ranking[0][0] if ranking else ""
+    if best_id.startswith(OFF_TOPIC) and confidence >= s.suggest_min:
+        return Match("smalltalk", None, confidence, smalltalk_id=best_id[len(OFF_TOPIC):])
+    lead = ranking[0][1] - ranking[1][1] if len(ranking) > 1 else 1.0
+    if ranking and confidence >= s.answer_min and lead >= s.margin_min:
+        return Match("answer", best_id, confidence)
+    if smalltalk >= s.smalltalk_min:
+        return Match("smalltalk", None, smalltalk / 100)
+    if ranking and confidence >= s.suggest_min:
+        best = ranking[0][1]
+        picks = tuple(i for i, score in ranking[:3]
+                      if score >= best - s.suggest_window and not i.startswith(OFF_TOPIC))
+        return Match("suggest", None, confidence, suggestions=picks)
+    return Match("fallback", None, confidence)

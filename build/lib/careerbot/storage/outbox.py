@@ -1,0 +1,201 @@
+"""Broadcasts and their deliveries: the outbox that makes sending crash-safe.
+
+A broadcast's audience is copied into `deliveries` when it is confirmed, in one transaction.
+A delivery is claimed (`sending`, committed) before its message leaves, and its outcome recorded
+after; a crash between the two leaves it in `sending`, which `recover` turns into `unknown` at the
+next start: reported, never silently resent, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from careerbot.storage.models import Broadcast, Delivery
+from careerbot.storage.subscribers import audience_query
+
+Sessions = async_sessionmaker[AsyncSession]
+
+# Delivery states. Final: sent, blocked (user blocked the bot), gone (chat not found),
+# failed (refused for this chat), unknown (may or may not have arrived).
+PENDING, SENDING, SENT, BLOCKED, GONE, FAILED, UNKNOWN = (
+    "pending", "sending", "sent", "blocked", "gone", "failed", "unknown")
+# Broadcast states.
+DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE, STOPPED = (
+    "draft", "scheduled", "sending", "paused", "cancelled", "done", "stopped")
+ACTIVE = (SCHEDULED, RUNNING, PAUSED)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A broadcast and the count of its deliveries per state."""
+
+    id: int
+    kind: str
+    state: str
+    text: str
+    topics: tuple[str, ...]
+    send_at: datetime | None
+    counts: dict[str, int]
+    error: str | None
+
+    @property
+    def total(self) -> int:
+        """Recipients fixed at confirmation."""
+        return sum(self.counts.values())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
+                 kind: str = "announce", event_id: str | None = None,
+                 send_at: datetime | None = None) -> int:
+    """A draft broadcast; nothing is sent until it is confirmed."""
+    async with sessions.begin() as session:
+        broadcast = Broadcast(kind=kind, event_id=event_id, text=text,
+                              topics=",".join(sorted(set(topics))), state=DRAFT,
+                              send_at=send_at, created_at=_now())
+        session.add(broadcast)
+        await session.flush()
+        return broadcast.id
+
+
+async def confirm(sessions: Sessions, broadcast_id: int) -> int:
+    """Fix the audience and make the broadcast due; the number of recipients.
+
+    Confirming twice changes nothing: only a draft is confirmed.
+    """
+    async with sessions.begin() as session:
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+        if broadcast is None or broadcast.state != DRAFT:
+            return 0
+        topics = [t for t in broadcast.topics.split(",") if t]
+        chats = audience_query(topics).subquery()
+        await session.execute(insert(Delivery).from_select(
+            ["broadcast_id", "chat_id", "state", "attempts"],
+            select(literal(broadcast_id), chats.c[0], literal(PENDING), literal(0))))
+        broadcast.state = SCHEDULED if broadcast.send_at and broadcast.send_at > _now() else RUNNING
+        broadcast.confirmed_at = _now()
+        total = await session.scalar(select(func.count()).select_from(Delivery)
+                                     .where(Delivery.broadcast_id == broadcast_id))
+        return int(total or 0)
+
+
+async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
+    """Broadcasts to work on now: running ones, and scheduled ones whose time has come."""
+    moment = now or _now()
+    async with sessions.begin() as session:
+        await session.execute(update(Broadcast)
+                              .where(Broadcast.state == SCHEDULED, Broadcast.send_at <= moment)
+                              .values(state=RUNNING))
+        return list(await session.scalars(select(Broadcast.id).where(Broadcast.state == RUNNING)
+                                          .order_by(Broadcast.id)))
+
+
+async def claim(sessions: Sessions, broadcast_id: int, limit: int) -> list[int]:
+    """Take up to `limit` pending deliveries of a running broadcast (committed as `sending`)."""
+    async with sessions.begin() as session:
+        state = await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
+        if state != RUNNING:
+            return []
+        chats = list(await session.scalars(
+            select(Delivery.chat_id)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.state == PENDING)
+            .order_by(Delivery.chat_id).limit(limit)
+            .with_for_update(skip_locked=True)))  # PostgreSQL: several workers; SQLite ignores
+        if chats:
+            await session.execute(update(Delivery)
+                                  .where(Delivery.broadcast_id == broadcast_id,
+                                         Delivery.chat_id.in_(chats))
+                                  .values(state=SENDING, attempts=Delivery.attempts + 1,
+                                          updated_at=_now()))
+        return chats
+
+
+async def record(sessions: Sessions, broadcast_id: int, chat_id: int, state: str, *,
+                 message_id: int | None = None, error: str | None = None) -> None:
+    """Record what happened to one delivery."""
+    async with sessions.begin() as session:
+        await session.execute(update(Delivery)
+                              .where(Delivery.broadcast_id == broadcast_id,
+                                     Delivery.chat_id == chat_id)
+                              .values(state=state, message_id=message_id,
+                                      error=error[:256] if error else None, updated_at=_now()))
+
+
+async def recover(sessions: Sessions) -> int:
+    """At start: deliveries caught mid-send become `unknown`; how many."""
+    async with sessions.begin() as session:
+        result = await session.execute(update(Delivery).where(Delivery.state == SENDING)
+                                       .values(state=UNKNOWN, updated_at=_now(),
+                                               error="interrupted while sending"))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_if_complete(sessions: Sessions, broadcast_id: int) -> bool:
+    """Mark a running broadcast done when no delivery is left to send."""
+    async with sessions.begin() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id,
+                   or_(Delivery.state == PENDING, Delivery.state == SENDING)))
+        if left:
+            return False
+        result = await session.execute(update(Broadcast)
+                                       .where(Broadcast.id == broadcast_id,
+                                              Broadcast.state == RUNNING)
+                                       .values(state=DONE, finished_at=_now()))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def stop(sessions: Sessions, broadcast_id: int, error: str) -> None:
+    """Stop a broadcast that would fail for everyone (e.g. a text Telegram refuses)."""
+    async with sessions.begin() as session:
+        await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                              .values(state=STOPPED, error=error[:1000], finished_at=_now()))
+
+
+TRANSITIONS = {"pause": ({RUNNING, SCHEDULED}, PAUSED), "resume": ({PAUSED}, RUNNING),
+               "cancel": ({DRAFT, SCHEDULED, RUNNING, PAUSED}, CANCELLED)}
+
+
+async def change(sessions: Sessions, broadcast_id: int, action: str) -> bool:
+    """Pause, resume or cancel a broadcast; whether it was allowed in its current state."""
+    allowed, target = TRANSITIONS[action]
+    async with sessions.begin() as session:
+        result = await session.execute(update(Broadcast)
+                                       .where(Broadcast.id == broadcast_id,
+                                              Broadcast.state.in_(allowed))
+                                       .values(state=target))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def summary(sessions: Sessions, broadcast_id: int) -> Summary | None:
+    """A broadcast with its delivery counts."""
+    async with sessions() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is None:
+            return None
+        rows = await session.execute(select(Delivery.state, func.count())
+                                     .where(Delivery.broadcast_id == broadcast_id)
+                                     .group_by(Delivery.state))
+        counts = Counter({str(row[0]): int(row[1]) for row in rows})
+        return Summary(broadcast.id, broadcast.kind, broadcast.state, broadcast.text,
+                       tuple(t for t in broadcast.topics.split(",") if t), broadcast.send_at,
+                       dict(counts), broadcast.error)
+
+
+async def recent(sessions: Sessions, limit: int = 20) -> list[Summary]:
+    """The latest broadcasts, newest first."""
+    async with sessions() as session:
+        ids = list(await session.scalars(select(Broadcast.id).order_by(Broadcast.id.desc())
+                                         .limit(limit)))
+    found = [await summary(sessions, i) for i in ids]
+    return [s for s in found if s is not None]

@@ -1,0 +1,379 @@
+"""careerbot on Telegram: python-telegram-bot handlers around the channel-agnostic Conversation.
+
+Handlers read the update, ask `Conversation` for a `Reply` and render it; decisions live in the
+core. Logs carry what an operator needs (which outcome, which error) and never the token, a user's
+identity or what they wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    MaybeInaccessibleMessage,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from careerbot.config import Config
+from careerbot.conversation import COMMANDS, Conversation, Lang, Reply
+from careerbot.telegram_html import visible_text
+from careerbot.throttle import Throttle
+
+log = logging.getLogger("careerbot.telegram")
+
+MAX_QUESTION = 1000  # characters matched; beyond that a message is rambling, not more precise
+PENDING_KEY = "unanswered"  # user_data key: the last unanswered question, in memory only
+DESCRIPTION = {
+    "fr": ("Vous voulez travailler dans la fonction publique ? Posez vos questions : concours, "
+           "catégories A, B, C, contrats, alternance, offres… Un service de l'association FP21."),
+    "en": ("Want to work in the French public service? Ask about exams (concours), categories, "
+           "contracts, apprenticeships, job offers… A service of the FP21 association."),
+}
+SHORT_DESCRIPTION = {
+    "fr": "Vos questions pour entrer dans la fonction publique, avec FP21.",
+    "en": "Your questions about joining the French public service, with FP21.",
+}
+IDEMPOTENT_PREFIXES = ("get", "set", "delete", "edit", "answer")
+
+
+@dataclass
+class Services:
+    """What the handlers share: the conversation, flood control and the organisers' chat."""
+
+    conversation: Conversation
+    throttle: Throttle
+    admin_chat_id: int | None
+
+
+class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The handler context, with the shared services as a typed property."""
+
+    @property
+    def services(self) -> Services:
+        """The services registered at start."""
+        services: Services = self.bot_data["careerbot"]
+        return services
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter that also retries transient network errors and 5xx answers.
+
+    The base class keeps Telegram's limits (30 msg/s, 20/min per group) and honours RetryAfter;
+    this adds retries with backoff for network errors. A timed-out send may have been delivered:
+    it is retried only for idempotent methods, so a user never gets the same reply twice.
+    """
+
+    def __init__(self, *, network_retries: int = 3, backoff: float = 0.5) -> None:
+        super().__init__(max_retries=3)
+        self.network_retries = network_retries
+        self.backoff = backoff
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Send through the rate limiter, retrying network errors that are safe to retry."""
+        for attempt in range(self.network_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data,
+                                                     rate_limit_args)
+            except TimedOut:
+                if not endpoint.startswith(IDEMPOTENT_PREFIXES) or attempt == self.network_retries:
+                    raise
+            except (BadRequest, RetryAfter):
+                raise  # BadRequest is a NetworkError in PTB, but retrying it cannot help
+            except NetworkError:
+                if attempt == self.network_retries or endpoint == "getUpdates":
+                    raise
+            log.warning("Bot API %s failed (attempt %d), retrying", endpoint, attempt + 1)
+            await asyncio.sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard (None when there are none)."""
+    rows = [[InlineKeyboardButton(b.label, url=b.url) if b.url
+             else InlineKeyboardButton(b.label, callback_data=b.action)
+             for b in row] for row in reply.buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def language(update: Update) -> Lang:
+    """English UI for users whose Telegram is in English, French otherwise."""
+    user = update.effective_user
+    code = (user.language_code or "") if user else ""
+    return "en" if code.startswith("en") else "fr"
+
+
+async def send(update: Update, reply: Reply) -> None:
+    """Send a reply in the chat of the update (as a reply to the message in groups)."""
+    message = update.effective_message
+    if message is None:
+        return
+    in_group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    await message.reply_text(reply.html, reply_markup=keyboard(reply), do_quote=in_group)
+
+
+async def start(update: Update, context: CareerContext) -> None:
+    """/start, with deep links: /start <entry-id>, theme-<id> or parcours."""
+    payload = context.args[0] if context.args else ""
+    await send(update, context.services.conversation.start(payload, language(update)))
+
+
+async def command(update: Update, context: CareerContext) -> None:
+    """/themes, /parcours, /evenements, /aide and /help."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    action = {"themes": "themes", "parcours": "r:0", "evenements": "events", "events": "events",
+              "aide": "help", "help": "help"}.get(name, "menu")
+    lang: Lang = "en" if name == "help" else language(update)
+    await send(update, context.services.conversation.act(action, lang))
+
+
+async def text(update: Update, context: CareerContext) -> None:
+    """A free-text question: answer, suggestions, small talk or fallback."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    services = context.services
+    lang = language(update)
+    verdict = services.throttle.check(user.id)
+    if verdict != "ok":
+        if verdict == "warn":
+            await send(update, services.conversation.text("slow_down", lang))
+        return
+    question = addressed_text(message, context.bot.username)[:MAX_QUESTION]
+    reply = services.conversation.ask(question, lang)
+    unanswered = reply.match is not None and reply.match.status in ("fallback", "suggest")
+    if unanswered and context.user_data is not None:
+        context.user_data[PENDING_KEY] = question
+    log.info("question: %s", reply.match.status if reply.match else "empty")
+    await send(update, reply)
+
+
+def addressed_text(message: Message, username: str) -> str:
+    """The message text without the @mention of the bot (in groups)."""
+    mention = f"@{username}".lower()
+    result = message.text or ""
+    for entity in message.entities:
+        if entity.type == MessageEntity.MENTION:
+            said = message.parse_entity(entity)
+            if said.lower() == mention:
+                result = result.replace(said, " ")
+    return result.strip()
+
+
+class AddressedInGroup(filters.MessageFilter):
+    """A group message that mentions the bot or replies to one of its messages."""
+
+    def __init__(self, username: Callable[[], str], bot_id: Callable[[], int]) -> None:
+        super().__init__(name="AddressedInGroup")
+        self.username = username
+        self.bot_id = bot_id
+
+    def filter(self, message: Message) -> bool:
+        """Whether the bot was addressed."""
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user and replied.from_user.id == self.bot_id():
+            return True
+        mention = f"@{self.username()}".lower()
+        return any(said.lower() == mention
+                   for said in message.parse_entities([MessageEntity.MENTION]).values())
+
+
+async def not_text(update: Update, context: CareerContext) -> None:
+    """Stickers, photos, voice, files...: a short polite reply."""
+    user = update.effective_user
+    if user is None or context.services.throttle.check(user.id) != "ok":
+        return
+    await send(update, context.services.conversation.text("not_text", language(update)))
+
+
+async def button(update: Update, context: CareerContext) -> None:
+    """A button press: edit the message in place, send a calendar file, or forward a question.
+
+    The query is answered last, so Telegram stops the button's spinner once the result shows.
+    """
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await follow(update, context, query.data or "", query.message)
+    finally:
+        await query.answer()
+
+
+async def follow(update: Update, context: CareerContext, action: str,
+                 message: MaybeInaccessibleMessage | None) -> None:
+    """Do what a button's action says."""
+    services = context.services
+    lang = language(update)
+    if action == "team":
+        await forward_to_team(update, context, lang)
+        return
+    if action.startswith("ics:"):
+        found = services.conversation.ics(action.removeprefix("ics:"))
+        if found and isinstance(message, Message):
+            name, content = found
+            await message.reply_document(document=content, filename=name)
+        return
+    reply = services.conversation.act(action, lang)
+    if not isinstance(message, Message):
+        await send(update, reply)  # the message is too old to edit
+    elif not unchanged(message, reply):  # Telegram refuses an edit that changes nothing
+        await message.edit_text(reply.html, reply_markup=keyboard(reply))
+
+
+def unchanged(message: Message, reply: Reply) -> bool:
+    """Whether the message already shows this reply (same text and buttons)."""
+    return message.text == visible_text(reply.html) and message.reply_markup == keyboard(reply)
+
+
+async def forward_to_team(update: Update, context: CareerContext, lang: Lang) -> None:
+    """Send the user's last unanswered question to the organisers' chat, without identity."""
+    services = context.services
+    question = (context.user_data or {}).pop(PENDING_KEY, None)
+    if services.admin_chat_id is None or not question:
+        await send(update, services.conversation.text("team_nothing", lang))
+        return
+    await context.bot.send_message(services.admin_chat_id,
+                                   services.conversation.team_message(question))
+    log.info("question forwarded to the organisers")
+    await send(update, services.conversation.text("team_sent", lang))
+
+
+async def inline(update: Update, context: CareerContext) -> None:
+    """Inline mode: @bot question in any chat offers the best answers to share."""
+    query = update.inline_query
+    if query is None:
+        return
+    lang: Lang = "en" if (query.from_user.language_code or "").startswith("en") else "fr"
+    results = []
+    for entry, answer in context.services.conversation.inline(query.query[:MAX_QUESTION], lang):
+        links = "\n".join(f'🔗 <a href="{link.url}">{link.label}</a>' for link in entry.links)
+        preview = visible_text(answer).replace("\n", " ")
+        results.append(InlineQueryResultArticle(
+            id=entry.id,
+            title=entry.en.question if lang == "en" and entry.en else entry.question,
+            description=preview[:120],
+            input_message_content=InputTextMessageContent(
+                f"{answer}\n\n{links}".strip(), parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        ))
+    await query.answer(results, cache_time=300, is_personal=False)
+
+
+async def on_error(update: object, context: CareerContext) -> None:
+    """Log an error (without user data), tell the user when it is our bug, and carry on."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a user blocked the bot; reply dropped")  # expected, not a fault of ours
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Retries are spent (or unsafe: a timed-out send may have arrived). Another message
+        # would fail the same way or duplicate the reply.
+        log.warning("Bot API unreachable after retries (%s); a reply may be lost",
+                    type(error).__name__)
+        return
+    log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await send(update, context.services.conversation.text("error", language(update)))
+        except Exception:  # the error may be the network itself: logging it is all we can do
+            log.warning("could not tell the user about the error")
+
+
+async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register commands and descriptions, in French and English, at start."""
+    bot = application.bot
+    for lang, index in (("fr", 1), ("en", 2)):
+        code = None if lang == "fr" else "en"
+        commands = [BotCommand(c[0], c[index]) for c in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+        await bot.set_my_description(DESCRIPTION[lang], language_code=code)
+        await bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)
+    log.info("bot @%s ready", bot.username)
+
+
+def build_application(config: Config, conversation: Conversation, *,
+                      throttle: Throttle | None = None,
+                      concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The python-telegram-bot Application with every handler registered."""
+    application = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(f"{config.api_root}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(RetryingRateLimiter())
+        .concurrent_updates(concurrency)
+        .context_types(ContextTypes(context=CareerContext))
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
+                                                 config.admin_chat_id)
+    bot = application.bot
+    new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
+    private = filters.ChatType.PRIVATE
+    addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
+    handlers: Sequence[Any] = (
+        CommandHandler("start", start, filters=new_messages),
+        CommandHandler(["themes", "parcours", "evenements", "events", "aide", "help"], command,
+                       filters=new_messages),
+        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
+                       & (private | (filters.ChatType.GROUPS & addressed)), text),
+        MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+                       not_text),
+        CallbackQueryHandler(button),
+        InlineQueryHandler(inline),
+    )
+    application.add_handlers(list(handlers))
+    application.add_error_handler(on_error)
+    return application
+
+
+def run(config: Config, conversation: Conversation) -> None:
+    """Run the bot with long polling until interrupted."""
+    application = build_application(config, conversation)
+    application.run_polling(allowed_updates=["message", "callback_query", "inline_query"],
+                            drop_pending_updates=False)
+

@@ -1,0 +1,53 @@
+"""The conversation in a terminal: the same replies as on Telegram, buttons as numbers."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from careerbot.conversation import Conversation, Reply
+from careerbot.telegram_html import visible_text
+
+PROMPT = "vous> "
+QUIT = {"/quit", "/exit", "/q", "quit", "exit"}
+COMMANDS = {"/start": "menu", "/menu": "menu", "/themes": "themes", "/evenements": "events",
+            "/events": "events", "/aide": "help", "/help": "help"}
+
+
+def render(reply: Reply) -> str:
+    """A reply as plain text: its message, its links, then numbered choices."""
+    lines = [visible_text(reply.html)]
+    links = [b for row in reply.buttons for b in row if b.url]
+    if links:
+        lines.append("")
+        lines.extend(f"{b.label} : {b.url}" for b in links)
+    actions = reply.actions()
+    if actions:
+        lines.append("")
+        lines.extend(f"  [{n}] {b.label}" for n, b in enumerate(actions, 1))
+    return "\n".join(lines)
+
+
+def chat(conversation: Conversation, stdin: TextIO, stdout: TextIO) -> None:
+    """Read messages line by line and print the bot's replies until /quit or end of input."""
+    reply = conversation.welcome()
+    stdout.write(render(reply) + "\n\nTapez un numéro pour choisir, /quit pour sortir.\n")
+    while True:
+        stdout.write(f"\n{PROMPT}")
+        stdout.flush()
+        line = stdin.readline()
+        if not line or line.strip().lower() in QUIT:
+            stdout.write("\nÀ bientôt ! 👋\n")
+            return
+        reply = respond(conversation, reply, line.strip())
+        stdout.write("\n" + render(reply) + "\n")
+
+
+def respond(conversation: Conversation, previous: Reply, text: str) -> Reply:
+    """The reply to one line: a choice number, a command, or a question."""
+    actions = previous.actions()
+    if text.isdigit() and 1 <= int(text) <= len(actions):
+        return conversation.act(actions[int(text) - 1].action or "menu")
+    command = COMMANDS.get(text.split(" ")[0].lower())
+    if command:
+        return conversation.act(command)
+    return conversation.ask(text)

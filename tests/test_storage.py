@@ -1,0 +1,205 @@
+"""Storage on a real SQLite file: migrations, subscriptions, the outbox and the delivery engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import inspect
+
+from careerbot.broadcasting import Broadcaster, Outcome, Result
+from careerbot.storage import outbox, subscribers
+from careerbot.storage.database import current_revision, default_url, migrate, open_engine, sessions
+
+T = TypeVar("T")
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine (pytest-asyncio is not a dependency)."""
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+async def fresh(tmp_path: Path) -> Any:
+    """A migrated database file and its session factory."""
+    engine = open_engine(default_url(tmp_path))
+    await migrate(engine)
+    return engine, sessions(engine)
+
+
+def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
+    """Upgrading an empty database, and one at every earlier revision, reaches the same schema."""
+    async def scenario() -> None:
+        for start in (None, "0001"):
+            folder = tmp_path / (start or "empty")
+            engine = open_engine(default_url(folder))
+            if start:
+                await migrate(engine, start)
+                assert await current_revision(engine) == start
+            await migrate(engine)
+            assert await current_revision(engine) == "0002"
+            async with engine.connect() as connection:
+                tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
+                    "feedback"} <= tables
+            await engine.dispose()
+    run(scenario)
+
+
+def test_subscribe_topics_audience_and_forget(tmp_path: Path) -> None:
+    """Topics select the audience; 'all' gets everything; forget erases every row of a chat."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await subscribers.subscribe(db, 1, "fr", ["all"])
+        await subscribers.subscribe(db, 2, "fr", ["concours"])
+        await subscribers.subscribe(db, 3, "en", ["alternance"])
+        assert sorted(await subscribers.audience(db, [])) == [1, 2, 3]
+        assert sorted(await subscribers.audience(db, ["concours"])) == [1, 2]
+        await subscribers.subscribe(db, 2, "fr", ["alternance"])  # replaces the topics
+        assert await subscribers.topics_of(db, 2) == {"alternance"}
+        broadcast = await outbox.create(db, "hello")
+        await outbox.confirm(db, broadcast)
+        await subscribers.forget(db, 2)
+        assert await subscribers.topics_of(db, 2) is None
+        summary = await outbox.summary(db, broadcast)
+        assert summary is not None and summary.total == 2  # chat 2's delivery row is gone too
+        assert await subscribers.unsubscribe(db, 3) is True
+        assert await subscribers.unsubscribe(db, 3) is False
+        await engine.dispose()
+    run(scenario)
+
+
+class ScriptedSender:
+    """A stand-in for Telegram: answers each chat as scripted, records what was sent."""
+
+    def __init__(self, script: dict[int, list[Result]] | None = None) -> None:
+        self.script = script or {}
+        self.sent: list[int] = []
+
+    async def send(self, chat_id: int, text: str) -> Result:
+        """Answer from the script, else deliver."""
+        answers = self.script.get(chat_id)
+        if answers:
+            return answers.pop(0)
+        self.sent.append(chat_id)
+        return Result(Outcome.SENT, message_id=len(self.sent))
+
+
+def test_broadcast_outcomes_and_unsubscribing_blocked_users(tmp_path: Path) -> None:
+    """Each recipient ends in one final state; blocked users are unsubscribed; retries resend."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        for chat in range(1, 8):
+            await subscribers.subscribe(db, chat, "fr", ["all"])
+        sender = ScriptedSender({
+            2: [Result(Outcome.BLOCKED, error="Forbidden")],
+            3: [Result(Outcome.RETRY_AFTER, retry_after=0.05)],
+            4: [Result(Outcome.TRANSIENT, error="502")],
+            5: [Result(Outcome.UNKNOWN, error="timed out")],
+            6: [Result(Outcome.GONE, error="chat not found")]})
+
+        async def unsubscribe(chat: int) -> None:
+            await subscribers.unsubscribe(db, chat)
+
+        broadcast = await outbox.create(db, "Réunion jeudi")
+        assert await outbox.confirm(db, broadcast) == 7
+        assert await outbox.confirm(db, broadcast) == 0  # a second confirmation does nothing
+        engine_ = Broadcaster(db, sender, rate=1000, on_blocked=unsubscribe)
+        await engine_.run_due()
+        summary = await outbox.summary(db, broadcast)
+        assert summary is not None and summary.state == outbox.DONE
+        assert summary.counts == {"sent": 4, "blocked": 1, "unknown": 1, "gone": 1}
+        assert sorted(sender.sent) == [1, 3, 4, 7]  # 3 and 4 after a retry, 5 never resent
+        assert await subscribers.topics_of(db, 2) is None
+        await engine.dispose()
+    run(scenario)
+
+
+def test_invalid_message_stops_the_broadcast(tmp_path: Path) -> None:
+    """A message refused as such stops the broadcast instead of failing for everyone."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        for chat in range(1, 40):
+            await subscribers.subscribe(db, chat, "fr", ["all"])
+        sender = ScriptedSender({chat: [Result(Outcome.INVALID, error="can't parse entities")]
+                                 for chat in range(1, 40)})
+        broadcast = await outbox.create(db, "<b>oops")
+        await outbox.confirm(db, broadcast)
+        await Broadcaster(db, sender, rate=1000, workers=1).run_due()
+        summary = await outbox.summary(db, broadcast)
+        assert summary is not None and summary.state == outbox.STOPPED
+        assert summary.error == "can't parse entities"
+        assert summary.counts == {"pending": 39}  # nothing sent, nothing lost
+        await engine.dispose()
+    run(scenario)
+
+
+def test_crash_mid_send_is_reported_not_resent(tmp_path: Path) -> None:
+    """Deliveries claimed when the process died become unknown; the rest are sent once."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        for chat in range(1, 11):
+            await subscribers.subscribe(db, chat, "fr", ["all"])
+        broadcast = await outbox.create(db, "hello")
+        await outbox.confirm(db, broadcast)
+        claimed = await outbox.claim(db, broadcast, 3)  # then the process is killed
+        await engine.dispose()
+        engine, db = await fresh(tmp_path)  # restart
+        sender = ScriptedSender()
+        restarted = Broadcaster(db, sender, rate=1000)
+        assert await restarted.recover() == 3
+        await restarted.run_due()
+        summary = await outbox.summary(db, broadcast)
+        assert summary is not None and summary.counts == {"sent": 7, "unknown": 3}
+        assert not set(sender.sent) & set(claimed)
+        await engine.dispose()
+    run(scenario)
+
+
+def test_pause_resume_cancel(tmp_path: Path) -> None:
+    """A paused broadcast sends nothing until resumed; a cancelled one never."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await subscribers.subscribe(db, 1, "fr", ["all"])
+        broadcast = await outbox.create(db, "x")
+        await outbox.confirm(db, broadcast)
+        assert await outbox.change(db, broadcast, "pause")
+        sender = ScriptedSender()
+        await Broadcaster(db, sender, rate=1000).run_due()
+        assert sender.sent == []
+        assert await outbox.change(db, broadcast, "resume")
+        assert await outbox.change(db, broadcast, "cancel")
+        await Broadcaster(db, sender, rate=1000).run_due()
+        assert sender.sent == []
+        assert not await outbox.change(db, broadcast, "resume")
+        await engine.dispose()
+    run(scenario)
+
+
+@pytest.mark.parametrize("rate", [50.0])
+def test_pacing_respects_the_rate(tmp_path: Path, rate: float) -> None:
+    """Sends are spaced at the configured rate (checked on the recorded send times)."""
+    import time
+
+    async def scenario() -> list[float]:
+        engine, db = await fresh(tmp_path)
+        for chat in range(1, 26):
+            await subscribers.subscribe(db, chat, "fr", ["all"])
+        times: list[float] = []
+
+        class Timed(ScriptedSender):
+            async def send(self, chat_id: int, text: str) -> Result:
+                times.append(time.monotonic())
+                return await super().send(chat_id, text)
+
+        broadcast = await outbox.create(db, "x")
+        await outbox.confirm(db, broadcast)
+        await Broadcaster(db, Timed(), rate=rate).run_due()
+        await engine.dispose()
+        return times
+
+    times = run(scenario)
+    assert len(times) == 25
+    assert (times[-1] - times[0]) >= 24 / rate * 0.95
