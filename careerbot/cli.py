@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     conversation = Conversation(faq, matcher, team_inbox=config.admin_chat_id is not None)
     try:
         asyncio.run(_bot_username(config))  # fail fast, with one line, before polling starts
-        telegram_bot.run(config, conversation)
+        telegram_bot.run(config, conversation, open_announcing(config, faq))
     except InvalidToken:
         raise SystemExit("careerbot: the Bot API refused TELEGRAM_BOT_TOKEN (check it with "
                          "@BotFather)") from None
@@ -205,6 +205,41 @@ def cmd_run(args: argparse.Namespace) -> int:
                          f"({type(error).__name__}); check TELEGRAM_API_BASE_URL and the "
                          "network") from None
     return EXIT_OK
+
+
+def database_url(config_url: str | None, data_dir: Path) -> str:
+    """The database: CAREERBOT_DATABASE_URL, else an SQLite file under the data directory."""
+    from careerbot.storage.database import default_url
+
+    return config_url or default_url(data_dir)
+
+
+def prepared_sessions(url: str) -> Any:
+    """Migrate the database to the latest schema, then give a session factory for it."""
+    from careerbot.storage.database import migrate, open_engine, sessions
+
+    async def upgrade() -> None:
+        engine = open_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()  # its connections belong to this event loop only
+
+    asyncio.run(upgrade())
+    return sessions(open_engine(url))
+
+
+def open_announcing(config: Config, faq: Faq) -> Any:
+    """Subscriptions and announcements on the configured database (migrated at start)."""
+    from careerbot.telegram_announce import Announcing
+
+    url = database_url(config.database_url, config.data_dir)
+    try:
+        db = prepared_sessions(url)
+    except Exception as error:
+        raise SystemExit(f"careerbot: cannot open the database ({type(error).__name__}: "
+                         f"{error}); check CAREERBOT_DATABASE_URL") from None
+    return Announcing(db, config.admin_ids, faq)
 
 
 def cmd_links(args: argparse.Namespace) -> int:

@@ -25,6 +25,10 @@ class Config:
     faq_dir: Path = Path("faq")
     admin_ids: frozenset[int] = frozenset()
     admin_chat_id: int | None = None
+    database_url: str | None = None  # None: SQLite under data_dir
+    data_dir: Path = Path("data")
+    broadcast_rate: float = 28.0  # messages/s; Telegram allows ~30 overall, keep room for replies
+    reminder_ahead_hours: float = 24.0
 
     @property
     def base_url(self) -> str:
@@ -54,7 +58,24 @@ def from_env(env: Mapping[str, str]) -> Config:
         faq_dir=Path(env.get("CAREERBOT_FAQ_DIR") or "faq"),
         admin_ids=frozenset(_ids(env.get("CAREERBOT_ADMIN_IDS", ""), "CAREERBOT_ADMIN_IDS")),
         admin_chat_id=_chat_id(env.get("CAREERBOT_ADMIN_CHAT_ID", "")),
+        database_url=env.get("CAREERBOT_DATABASE_URL") or None,
+        data_dir=Path(env.get("CAREERBOT_DATA_DIR") or "data"),
+        broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0),
+        reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
     )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name}: {raw!r} must be a positive number")
+    return value
 
 
 def _ids(raw: str, name: str) -> list[int]:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -43,8 +44,28 @@ from telegram.ext import (
     filters,
 )
 
+from careerbot import announcements as ui
+from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
-from careerbot.conversation import COMMANDS, Conversation, Lang, Reply
+from careerbot.conversation import COMMANDS, Button, Conversation, Lang, Reply
+from careerbot.storage import feedback, outbox, subscribers
+from careerbot.telegram_announce import (
+    FLOW,
+    Announcing,
+    TelegramSender,
+    admin_button,
+    flow_text,
+    forget_button,
+    is_admin,
+    list_broadcasts,
+    my_subscriptions,
+    preview,
+    reminders_forever,
+    start_flow,
+    subscribe_start,
+    subscription_button,
+    unsubscribe,
+)
 from careerbot.telegram_html import visible_text
 from careerbot.throttle import Throttle
 
@@ -67,11 +88,16 @@ IDEMPOTENT_PREFIXES = ("get", "set", "delete", "edit", "answer")
 
 @dataclass
 class Services:
-    """What the handlers share: the conversation, flood control and the organisers' chat."""
+    """What the handlers share.
+
+    The conversation, flood control, the organisers' chat and, when a database is configured,
+    subscriptions and announcements.
+    """
 
     conversation: Conversation
     throttle: Throttle
     admin_chat_id: int | None
+    announcing: Announcing | None = None
 
 
 class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -179,13 +205,39 @@ async def text(update: Update, context: CareerContext) -> None:
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
         return
+    announcing = services.announcing
+    if (announcing and context.user_data is not None and is_admin(update, announcing)
+            and await continue_announcement(update, context, announcing, message)):
+        return
     question = addressed_text(message, context.bot.username)[:MAX_QUESTION]
     reply = services.conversation.ask(question, lang)
-    unanswered = reply.match is not None and reply.match.status in ("fallback", "suggest")
-    if unanswered and context.user_data is not None:
-        context.user_data[PENDING_KEY] = question
-    log.info("question: %s", reply.match.status if reply.match else "empty")
+    status = reply.match.status if reply.match else "empty"
+    if status in ("fallback", "suggest"):
+        if context.user_data is not None:
+            context.user_data[PENDING_KEY] = question
+        if announcing:
+            await feedback.record_unanswered(announcing.db, question, status)
+    elif status == "answer" and announcing and reply.match and reply.match.entry_id:
+        reply = ui.with_feedback(reply, reply.match.entry_id, lang)
+    log.info("question: %s", status)
     await send(update, reply)
+
+
+async def continue_announcement(update: Update, context: CareerContext, announcing: Announcing,
+                                message: Message) -> bool:
+    """Feed an organiser's message to their announcement in progress; whether it was used."""
+    user_data = context.user_data if context.user_data is not None else {}
+    flow = user_data.get(FLOW)
+    reply = flow_text(user_data, message)
+    if reply is not None:
+        await send(update, reply)
+        return True
+    if flow and flow.get("step") == "preview":
+        text_, controls = await preview(flow, announcing)
+        await send(update, Reply(text_))
+        await send(update, controls)
+        return True
+    return False
 
 
 def addressed_text(message: Message, username: str) -> str:
@@ -218,6 +270,35 @@ class AddressedInGroup(filters.MessageFilter):
                    for said in message.parse_entities([MessageEntity.MENTION]).values())
 
 
+async def stored_command(update: Update, context: CareerContext) -> None:
+    """/abonner, /desabonner, /mesabonnements, /oublier, /annonce and /annonces."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    lang = language(update)
+    announcing = context.services.announcing
+    if announcing is None:
+        await send(update, ui.text("no_storage", lang))
+        return
+    if name in ("annonce", "annonces") and not is_admin(update, announcing):
+        await send(update, Reply(ui.ADMIN["refused"]))
+        return
+    if name == "abonner":
+        await send(update, await subscribe_start(update, announcing.db, lang))
+    elif name == "desabonner":
+        await send(update, await unsubscribe(update, announcing.db, lang))
+    elif name == "mesabonnements":
+        await send(update, await my_subscriptions(update, announcing.db, lang))
+    elif name == "oublier":
+        await send(update, ui.forget_confirmation(lang))
+    elif name == "annonce" and context.user_data is not None:
+        await send(update, start_flow(context.user_data, list(context.args or []), announcing.faq))
+    elif name == "annonces":
+        for reply in await list_broadcasts(announcing):
+            await send(update, reply)
+
+
 async def not_text(update: Update, context: CareerContext) -> None:
     """Stickers, photos, voice, files...: a short polite reply."""
     user = update.effective_user
@@ -245,6 +326,10 @@ async def follow(update: Update, context: CareerContext, action: str,
     """Do what a button's action says."""
     services = context.services
     lang = language(update)
+    announcing = services.announcing
+    if announcing and action.split(":")[0] in ("sub", "forget", "fb", "ann"):
+        await follow_stored(update, context, announcing, action, message, lang)
+        return
     if action == "team":
         await forward_to_team(update, context, lang)
         return
@@ -257,7 +342,55 @@ async def follow(update: Update, context: CareerContext, action: str,
     reply = services.conversation.act(action, lang)
     if not isinstance(message, Message):
         await send(update, reply)  # the message is too old to edit
-    elif not unchanged(message, reply):  # Telegram refuses an edit that changes nothing
+    else:
+        await replace(message, reply)
+
+
+async def follow_stored(update: Update, context: CareerContext, announcing: Announcing,
+                        action: str, message: MaybeInaccessibleMessage | None,
+                        lang: Lang) -> None:
+    """Buttons that need the database: subscriptions, forgetting, feedback, announcements."""
+    if not isinstance(message, Message):
+        return
+    kind = action.split(":")[0]
+    if kind == "fb":
+        _, entry_id, vote = [*action.split(":"), "", ""][:3]
+        await feedback.record_feedback(announcing.db, entry_id, vote == "1")
+        await replace(message, Reply(message.text_html, strip_feedback(message)))
+        await message.reply_text(ui.TEXTS[lang]["thanks"])
+        return
+    if kind == "sub":
+        await replace(message, await subscription_button(action, message, announcing.db, lang))
+        return
+    if kind == "forget":
+        if context.user_data is not None:
+            context.user_data.clear()
+        await replace(message, await forget_button(action, message.chat.id, announcing.db, lang))
+        return
+    user_data = context.user_data if context.user_data is not None else {}
+    reply, preview_text = await admin_button(action, update, user_data, announcing,
+                                             (message.chat.id, message.message_id))
+    if preview_text is not None:
+        await message.reply_text(preview_text)
+        if reply is not None:
+            await message.reply_text(reply.html, reply_markup=keyboard(reply))
+        return
+    if reply is not None:
+        await replace(message, reply)
+
+
+def strip_feedback(message: Message) -> tuple[tuple[Button, ...], ...]:
+    """The message's buttons without the feedback row (the vote is in)."""
+    rows = message.reply_markup.inline_keyboard if message.reply_markup else ()
+    return tuple(tuple(Button(b.text, b.callback_data if isinstance(b.callback_data, str)
+                              else None, b.url) for b in row)
+                 for row in rows if not any(str(b.callback_data or "").startswith("fb:")
+                                            for b in row))
+
+
+async def replace(message: Message, reply: Reply) -> None:
+    """Edit a message to show a reply, unless it already does."""
+    if not unchanged(message, reply):
         await message.edit_text(reply.html, reply_markup=keyboard(reply))
 
 
@@ -333,7 +466,7 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
 
 
 def build_application(config: Config, conversation: Conversation, *,
-                      throttle: Throttle | None = None,
+                      throttle: Throttle | None = None, announcing: Announcing | None = None,
                       concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application with every handler registered."""
     application = (
@@ -350,7 +483,7 @@ def build_application(config: Config, conversation: Conversation, *,
         .build()
     )
     application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
-                                                 config.admin_chat_id)
+                                                 config.admin_chat_id, announcing)
     bot = application.bot
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
@@ -359,6 +492,8 @@ def build_application(config: Config, conversation: Conversation, *,
         CommandHandler("start", start, filters=new_messages),
         CommandHandler(["themes", "parcours", "evenements", "events", "aide", "help"], command,
                        filters=new_messages),
+        CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
+                        "annonces"], stored_command, filters=new_messages & private),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
@@ -371,9 +506,46 @@ def build_application(config: Config, conversation: Conversation, *,
     return application
 
 
-def run(config: Config, conversation: Conversation) -> None:
-    """Run the bot with long polling until interrupted."""
-    application = build_application(config, conversation)
+def run(config: Config, conversation: Conversation,
+        announcing: Announcing | None = None) -> None:
+    """Run the bot with long polling until interrupted (and broadcasts, with a database)."""
+    application = build_application(config, conversation, announcing=announcing)
+    if announcing is not None:
+        application.post_init = background(config, announcing)
     application.run_polling(allowed_updates=["message", "callback_query", "inline_query"],
                             drop_pending_updates=False)
+
+
+def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:
+    """The start-up hook: register commands, recover interrupted sends, start the senders."""
+
+    async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await register_commands(application)
+        bot = application.bot
+        last_report: dict[int, float] = {}
+
+        async def unsubscribe_blocked(chat_id: int) -> None:
+            await subscribers.unsubscribe(announcing.db, chat_id)
+
+        async def progress(summary: outbox.Summary) -> None:
+            target = announcing.reports.get(summary.id)
+            now = asyncio.get_running_loop().time()
+            final = summary.state not in (outbox.RUNNING, outbox.SCHEDULED)
+            if target is None or (not final and now - last_report.get(summary.id, 0) < 5):
+                return
+            last_report[summary.id] = now
+            try:
+                await bot.edit_message_text(ui.report(summary), chat_id=target[0],
+                                            message_id=target[1])
+            except BadRequest as error:  # the organiser deleted the message: fine
+                log.info("progress report not updated: %s", error)
+
+        broadcaster = Broadcaster(announcing.db, TelegramSender(bot), rate=config.broadcast_rate,
+                                  on_blocked=unsubscribe_blocked, on_progress=progress)
+        await broadcaster.recover()
+        application.create_task(broadcaster.forever(), name="broadcasts")
+        application.create_task(reminders_forever(
+            announcing, timedelta(hours=config.reminder_ahead_hours)), name="reminders")
+
+    return start
 

@@ -1,0 +1,219 @@
+"""Subscriptions and organisers' announcements: the texts and buttons, without Telegram or SQL.
+
+Toggle keyboards carry their own state (✅/⬜ in the labels), so a choice in progress survives a
+restart and needs no server-side session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from careerbot.conversation import Button, Lang, Reply, format_date
+from careerbot.storage.outbox import Summary
+
+ALL = "all"
+# Topics a candidate can follow; ids match FAQ and event tags, so reminders find their audience.
+TOPICS: tuple[tuple[str, str, str], ...] = (
+    (ALL, "Toutes les annonces", "All announcements"),
+    ("evenements", "Événements FP21", "FP21 events"),
+    ("concours", "Concours", "Competitive exams"),
+    ("sans-concours", "Emplois sans concours", "Jobs without an exam"),
+    ("alternance", "Alternance et apprentissage", "Apprenticeships"),
+    ("etudiants", "Stages et études", "Internships and studies"),
+)
+ON, OFF = "✅", "⬜"
+
+TEXTS: dict[Lang, dict[str, str]] = {
+    "fr": {
+        "choose": ("🔔 <b>Annonces FP21</b>\nChoisissez ce que vous voulez recevoir, puis "
+                   "validez. Vous pourrez vous désabonner à tout moment avec /desabonner."),
+        "save": "💾 Valider", "cancel": "Annuler",
+        "saved": "C'est noté ✅ Vous recevrez : {topics}.\n/desabonner pour arrêter.",
+        "nothing_chosen": "Aucun sujet choisi : vous n'êtes pas abonné(e).",
+        "unsubscribed": "Vous êtes désabonné(e). Vous ne recevrez plus d'annonces. 👋",
+        "not_subscribed": "Vous n'êtes pas abonné(e). /abonner pour recevoir les annonces.",
+        "mine": "🔔 Vous recevez : {topics}.\n/abonner pour changer, /desabonner pour arrêter.",
+        "forget_ask": ("Effacer tout ce que je garde sur vous (abonnement, sujets, historique "
+                       "des envois) ? C'est définitif."),
+        "forget_yes": "🗑️ Oui, tout effacer", "forget_no": "Non, garder",
+        "forgotten": "C'est fait : je ne garde plus rien sur vous. 🗑️",
+        "kept": "Rien n'a été effacé.",
+        "feedback": "Cette réponse vous a aidé ?",
+        "yes": "👍 Oui", "no": "👎 Non",
+        "thanks": "Merci pour votre avis ! 🙏",
+        "no_storage": "Les abonnements ne sont pas disponibles pour le moment.",
+    },
+    "en": {
+        "choose": ("🔔 <b>FP21 announcements</b>\nPick what you want to receive, then save. "
+                   "You can unsubscribe any time with /desabonner."),
+        "save": "💾 Save", "cancel": "Cancel",
+        "saved": "Done ✅ You will receive: {topics}.\n/desabonner to stop.",
+        "nothing_chosen": "No topic chosen: you are not subscribed.",
+        "unsubscribed": "You are unsubscribed. No more announcements. 👋",
+        "not_subscribed": "You are not subscribed. /abonner to get announcements.",
+        "mine": "🔔 You receive: {topics}.\n/abonner to change, /desabonner to stop.",
+        "forget_ask": ("Erase everything I keep about you (subscription, topics, delivery "
+                       "history)? This cannot be undone."),
+        "forget_yes": "🗑️ Yes, erase everything", "forget_no": "No, keep it",
+        "forgotten": "Done: I keep nothing about you any more. 🗑️",
+        "kept": "Nothing was erased.",
+        "feedback": "Did this answer help?",
+        "yes": "👍 Yes", "no": "👎 No",
+        "thanks": "Thanks for your feedback! 🙏",
+        "no_storage": "Subscriptions are not available right now.",
+    },
+}
+
+ADMIN: dict[str, str] = {
+    "refused": "Cette action est réservée aux organisateurs FP21. 🔒",
+    "ask_text": ("📣 <b>Nouvelle annonce</b>\nÉcrivez le texte de l'annonce (gras, italique et "
+                 "liens acceptés). /annuler pour abandonner."),
+    "ask_audience": "À qui l'envoyer ? Cochez les sujets (ou « Toutes les annonces » pour tous).",
+    "next": "Suivant ➡️",
+    "ask_when": "Quand l'envoyer ? Choisissez, ou écrivez une date : JJ/MM/AAAA HH:MM (Paris).",
+    "now": "Maintenant", "in_hour": "Dans 1 heure", "tomorrow": "Demain 9 h",
+    "bad_date": "Date non comprise : écrivez par exemple 05/12/2026 18:30.",
+    "preview": ("👆 <b>Aperçu</b> : voici le message tel que les abonnés le recevront.\n"
+                "Destinataires : <b>{count}</b> ({audience})\nEnvoi : <b>{when}</b>"),
+    "confirm": "✅ Envoyer", "abort": "❌ Annuler",
+    "confirmed": "📤 Envoi #{id} lancé vers {count} destinataire(s). Je vous tiens au courant.",
+    "scheduled": "🕒 Envoi #{id} programmé le {when} vers {count} destinataire(s).",
+    "cancelled": "Annonce abandonnée, rien n'a été envoyé.",
+    "empty_audience": "Personne n'est abonné à ces sujets : rien à envoyer.",
+    "unknown_event": "Événement inconnu : {id}. Les événements : {ids}",
+    "list_none": "Aucune annonce pour l'instant. /annonce pour en écrire une.",
+    "pause": "⏸ Pause #{id}", "resume": "▶️ Reprendre #{id}", "stop": "🛑 Annuler #{id}",
+    "changed": "Annonce #{id} : {state}.",
+    "not_changed": "L'annonce #{id} ne peut pas être modifiée dans son état actuel.",
+}
+STATE_FR = {"draft": "brouillon", "scheduled": "programmée", "sending": "en cours",
+            "paused": "en pause", "cancelled": "annulée", "done": "terminée",
+            "stopped": "arrêtée (erreur)"}
+
+
+def topic_label(topic: str, lang: Lang = "fr") -> str:
+    """The readable name of a topic."""
+    for key, fr, en in TOPICS:
+        if key == topic:
+            return en if lang == "en" else fr
+    return topic
+
+
+def describe(topics: Iterable[str], lang: Lang = "fr") -> str:
+    """Topics as a readable list."""
+    chosen = sorted(set(topics), key=lambda t: [k for k, _, _ in TOPICS].index(t)
+                    if t in [k for k, _, _ in TOPICS] else 99)
+    if not chosen or ALL in chosen:
+        return topic_label(ALL, lang).lower()
+    return ", ".join(topic_label(t, lang) for t in chosen)
+
+
+def toggles(prefix: str, selected: set[str], lang: Lang) -> list[tuple[Button, ...]]:
+    """One ✅/⬜ button per topic; the action toggles it."""
+    return [(Button(f"{ON if key in selected else OFF} {en if lang == 'en' else fr}",
+                    f"{prefix}:{key}"),) for key, fr, en in TOPICS]
+
+
+def selected_in(labels: Sequence[str]) -> set[str]:
+    """Read back which topics a toggle keyboard shows as chosen."""
+    chosen: set[str] = set()
+    for label in labels:
+        if label.startswith(ON):
+            name = label.removeprefix(ON).strip()
+            chosen.update(key for key, fr, en in TOPICS if name in (fr, en))
+    return chosen
+
+
+def toggle(selected: set[str], topic: str) -> set[str]:
+    """The selection after pressing a topic ("all" and the others exclude each other)."""
+    if topic in selected:
+        return selected - {topic}
+    if topic == ALL:
+        return {ALL}
+    return (selected - {ALL}) | {topic}
+
+
+def choose_topics(selected: set[str], lang: Lang = "fr") -> Reply:
+    """The subscription keyboard."""
+    t = TEXTS[lang]
+    rows = toggles("sub", selected, lang)
+    rows.append((Button(t["save"], "sub:save"), Button(t["cancel"], "sub:cancel")))
+    return Reply(t["choose"], tuple(rows))
+
+
+def text(key: str, lang: Lang = "fr", **values: str) -> Reply:
+    """A subscription message with no buttons."""
+    return Reply(TEXTS[lang][key].format(**values))
+
+
+def forget_confirmation(lang: Lang = "fr") -> Reply:
+    """Ask before erasing a user's data."""
+    t = TEXTS[lang]
+    return Reply(t["forget_ask"], ((Button(t["forget_yes"], "forget:yes"),
+                                    Button(t["forget_no"], "forget:no")),))
+
+
+def feedback_row(entry_id: str, lang: Lang = "fr") -> tuple[Button, ...]:
+    """The "did this help?" buttons under an answer."""
+    t = TEXTS[lang]
+    return (Button(t["yes"], f"fb:{entry_id}:1"), Button(t["no"], f"fb:{entry_id}:0"))
+
+
+def with_feedback(reply: Reply, entry_id: str, lang: Lang = "fr") -> Reply:
+    """An answer with the feedback question and buttons added."""
+    return Reply(f"{reply.html}\n\n<i>{TEXTS[lang]['feedback']}</i>",
+                 (feedback_row(entry_id, lang), *reply.buttons), reply.match)
+
+
+def audience_keyboard(selected: set[str]) -> Reply:
+    """The organiser's audience choice."""
+    rows = toggles("ann:aud", selected, "fr")
+    rows.append((Button(ADMIN["next"], "ann:when"), Button(ADMIN["abort"], "ann:abort")))
+    return Reply(ADMIN["ask_audience"], tuple(rows))
+
+
+def when_keyboard() -> Reply:
+    """The organiser's choice of sending time."""
+    return Reply(ADMIN["ask_when"], ((Button(ADMIN["now"], "ann:at:now"),),
+                                     (Button(ADMIN["in_hour"], "ann:at:hour"),),
+                                     (Button(ADMIN["tomorrow"], "ann:at:tomorrow"),),
+                                     (Button(ADMIN["abort"], "ann:abort"),)))
+
+
+def preview_controls(draft_id: int, count: int, topics: set[str], when: datetime | None) -> Reply:
+    """The control message under the preview: recipients, time, confirm or cancel."""
+    moment = format_date(when) if when else ADMIN["now"].lower()
+    return Reply(ADMIN["preview"].format(count=count, audience=describe(topics), when=moment),
+                 ((Button(ADMIN["confirm"], f"ann:ok:{draft_id}"),
+                   Button(ADMIN["abort"], f"ann:no:{draft_id}")),))
+
+
+def report(summary: Summary) -> str:
+    """A broadcast's state and delivery report, for organisers."""
+    c = summary.counts
+    lines = [f"📣 <b>Annonce #{summary.id}</b> : {STATE_FR.get(summary.state, summary.state)}"
+             f" ({describe(summary.topics)})",
+             f"Envoyés : {c.get('sent', 0)} / {summary.total}",
+             f"Bloqués (désabonnés) : {c.get('blocked', 0)} · Injoignables : {c.get('gone', 0)}",
+             f"Échecs : {c.get('failed', 0)} · Incertains : {c.get('unknown', 0)}"]
+    waiting = c.get("pending", 0) + c.get("sending", 0)
+    if waiting:
+        lines.append(f"En attente : {waiting}")
+    if summary.send_at and summary.state == "scheduled":
+        lines.append(f"Prévu le {format_date(summary.send_at)}")
+    if summary.error:
+        lines.append(f"Erreur : {summary.error[:200]}")
+    return "\n".join(lines)
+
+
+def broadcast_controls(summary: Summary) -> tuple[Button, ...]:
+    """Pause/resume/cancel buttons for an active broadcast."""
+    buttons = []
+    if summary.state in ("sending", "scheduled"):
+        buttons.append(Button(ADMIN["pause"].format(id=summary.id), f"ann:pause:{summary.id}"))
+    if summary.state == "paused":
+        buttons.append(Button(ADMIN["resume"].format(id=summary.id), f"ann:resume:{summary.id}"))
+    if summary.state in ("sending", "scheduled", "paused"):
+        buttons.append(Button(ADMIN["stop"].format(id=summary.id), f"ann:cancel:{summary.id}"))
+    return tuple(buttons)

@@ -1,0 +1,316 @@
+"""Subscriptions and organisers' announcements on Telegram, and the sender of broadcasts.
+
+Every organiser action (command or button) checks the user id against CAREERBOT_ADMIN_IDS again:
+forged callback data from a non-admin gets a polite refusal and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Message, Update
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
+
+from careerbot import announcements as ui
+from careerbot.broadcasting import Outcome, Result
+from careerbot.conversation import Lang, Reply, format_date
+from careerbot.faq import Event, Faq
+from careerbot.storage import outbox, subscribers
+from careerbot.storage.outbox import Sessions
+from careerbot.telegram_html import escape
+
+log = logging.getLogger("careerbot.announce")
+PARIS = ZoneInfo("Europe/Paris")
+FLOW = "annonce"  # user_data key of an organiser's announcement in progress (memory only)
+EVERYONE_TOPICS: set[str] = set()
+
+
+@dataclass
+class Announcing:
+    """What the announcement handlers share."""
+
+    db: Sessions
+    admins: frozenset[int]
+    faq: Faq
+    reports: dict[int, tuple[int, int]] = field(default_factory=dict)  # broadcast -> message
+
+
+class TelegramSender:
+    """Sends broadcast texts with the bot, and classifies every answer (never raises for one)."""
+
+    def __init__(self, bot: ExtBot[Any]) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, text: str) -> Result:
+        """Send one copy."""
+        try:
+            message = await self.bot.send_message(chat_id, text)
+        except Forbidden as error:
+            return Result(Outcome.BLOCKED, error=str(error))
+        except ChatMigrated as error:
+            return Result(Outcome.GONE, error=f"chat migrated to {error.new_chat_id}")
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return Result(Outcome.RETRY_AFTER, retry_after=seconds, error=str(error))
+        except BadRequest as error:
+            return Result(classify_bad_request(str(error)), error=str(error))
+        except TimedOut as error:
+            return Result(Outcome.UNKNOWN, error=f"timed out: {error}")
+        except NetworkError as error:
+            return Result(Outcome.TRANSIENT, error=str(error))
+        return Result(Outcome.SENT, message_id=message.message_id)
+
+
+def classify_bad_request(description: str) -> Outcome:
+    """A 400 about the chat concerns one recipient; one about the message concerns everyone."""
+    text = description.lower()
+    if any(s in text for s in ("chat not found", "user is deactivated", "bot was kicked",
+                               "user not found", "peer_id_invalid")):
+        return Outcome.GONE
+    if any(s in text for s in ("parse entities", "message is too long", "text must be non-empty",
+                               "unsupported", "can't parse", "entity")):
+        return Outcome.INVALID
+    return Outcome.REFUSED
+
+
+def reminder_text(event: Event) -> str:
+    """The reminder subscribers get the day before an event."""
+    return (f"⏰ <b>Rappel</b> : {escape(event.title)}\n"
+            f"📅 {format_date(event.start)}, {escape(event.place)}\n"
+            f"{escape(event.description)}\n🔗 {escape(event.url)}")
+
+
+def event_announcement(event: Event) -> str:
+    """The text `/annonce evenement <id>` starts from."""
+    return (f"📣 <b>{escape(event.title)}</b>\n📅 {format_date(event.start)}, "
+            f"{escape(event.place)}\n{escape(event.description)}\n🔗 {escape(event.url)}")
+
+
+def event_topics(event: Event) -> set[str]:
+    """Who hears about an event: those following events, or one of its tags."""
+    known = {key for key, _, _ in ui.TOPICS}
+    return {"evenements"} | (set(event.tags) & known)
+
+
+async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedelta) -> list[int]:
+    """Create and confirm the reminder of each event starting within `ahead`, once ever."""
+    created = []
+    for event in faq.events:
+        if not now < event.start <= now + ahead:
+            continue
+        try:
+            broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
+                                            kind="reminder", event_id=event.id)
+        except IntegrityError:
+            continue  # already reminded (even before a restart): once is enough
+        await outbox.confirm(db, broadcast)
+        created.append(broadcast)
+    return created
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+async def subscribe_start(update: Update, db: Sessions, lang: Lang) -> Reply:
+    """/abonner: the topic keyboard with the current choice."""
+    chat = update.effective_chat
+    current = await subscribers.topics_of(db, chat.id) if chat else None
+    return ui.choose_topics(current or set(), lang)
+
+
+async def my_subscriptions(update: Update, db: Sessions, lang: Lang) -> Reply:
+    """/mesabonnements."""
+    chat = update.effective_chat
+    topics = await subscribers.topics_of(db, chat.id) if chat else None
+    if topics is None:
+        return ui.text("not_subscribed", lang)
+    return ui.text("mine", lang, topics=ui.describe(topics, lang))
+
+
+async def unsubscribe(update: Update, db: Sessions, lang: Lang) -> Reply:
+    """/desabonner."""
+    chat = update.effective_chat
+    done = chat is not None and await subscribers.unsubscribe(db, chat.id)
+    return ui.text("unsubscribed" if done else "not_subscribed", lang)
+
+
+async def subscription_button(action: str, message: Message, db: Sessions, lang: Lang) -> Reply:
+    """sub:<topic> toggles, sub:save stores, sub:cancel leaves things as they were."""
+    labels = [b.text for row in (message.reply_markup.inline_keyboard
+                                 if message.reply_markup else ()) for b in row]
+    selected = ui.selected_in(labels)
+    value = action.removeprefix("sub:")
+    if value == "cancel":
+        return ui.text("kept", lang)
+    if value == "save":
+        if not selected:
+            await subscribers.unsubscribe(db, message.chat.id)
+            return ui.text("nothing_chosen", lang)
+        await subscribers.subscribe(db, message.chat.id, lang, selected)
+        return ui.text("saved", lang, topics=ui.describe(selected, lang))
+    return ui.choose_topics(ui.toggle(selected, value), lang)
+
+
+async def forget_button(action: str, chat_id: int, db: Sessions, lang: Lang) -> Reply:
+    """forget:yes erases everything about the chat; forget:no keeps it."""
+    if action == "forget:yes":
+        await subscribers.forget(db, chat_id)
+        return ui.text("forgotten", lang)
+    return ui.text("kept", lang)
+
+
+# --- organisers -----------------------------------------------------------------------------
+
+
+def is_admin(update: Update, announcing: Announcing) -> bool:
+    """Whether the user is an organiser (checked on every action)."""
+    user = update.effective_user
+    return user is not None and user.id in announcing.admins
+
+
+def start_flow(user_data: dict[Any, Any], args: list[str], faq: Faq) -> Reply:
+    """/annonce [texte] or /annonce evenement <id>: start an announcement."""
+    if len(args) >= 2 and args[0] in ("evenement", "événement", "event"):
+        event = next((e for e in faq.events if e.id == args[1]), None)
+        if event is None:
+            ids = ", ".join(e.id for e in faq.events) or "aucun"
+            return Reply(ui.ADMIN["unknown_event"].format(id=escape(args[1]), ids=escape(ids)))
+        user_data[FLOW] = {"text": event_announcement(event), "topics": event_topics(event),
+                           "event": event.id}
+        return ui.audience_keyboard(user_data[FLOW]["topics"])
+    if args:
+        user_data[FLOW] = {"text": escape(" ".join(args)), "topics": set()}
+        return ui.audience_keyboard(set())
+    user_data[FLOW] = {"step": "text", "topics": set()}
+    return Reply(ui.ADMIN["ask_text"])
+
+
+def flow_text(user_data: dict[Any, Any], message: Message) -> Reply | None:
+    """A message from an organiser in the middle of an announcement (None: not for the flow)."""
+    flow = user_data.get(FLOW)
+    if not flow or flow.get("step") not in ("text", "when"):
+        return None
+    if message.text and message.text.strip().lower() in ("/annuler", "annuler"):
+        user_data.pop(FLOW, None)
+        return Reply(ui.ADMIN["cancelled"])
+    if flow["step"] == "text":
+        flow["text"] = message.text_html
+        flow["step"] = "audience"
+        return ui.audience_keyboard(flow["topics"])
+    moment = parse_when(message.text or "")
+    if moment is None:
+        return Reply(ui.ADMIN["bad_date"])
+    flow["send_at"] = moment
+    flow["step"] = "preview"
+    return None  # the caller builds the preview (it needs the database)
+
+
+def parse_when(text: str) -> datetime | None:
+    """JJ/MM/AAAA HH:MM in Paris time, as an aware datetime (None if not understood)."""
+    for pattern in ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), pattern).replace(tzinfo=PARIS)
+        except ValueError:
+            continue
+    return None
+
+
+def choose_when(choice: str, now: datetime) -> datetime | None:
+    """The moment behind a time button (None = now)."""
+    if choice == "hour":
+        return now + timedelta(hours=1)
+    if choice == "tomorrow":
+        tomorrow = now.astimezone(PARIS).date() + timedelta(days=1)
+        return datetime.combine(tomorrow, time(9, 0), tzinfo=PARIS)
+    return None
+
+
+async def preview(flow: dict[str, Any], announcing: Announcing) -> tuple[str, Reply]:
+    """Create the draft; the text as recipients will see it and the control message."""
+    topics = set(flow["topics"]) - {ui.ALL}
+    draft = await outbox.create(announcing.db, flow["text"], topics, send_at=flow.get("send_at"))
+    count = len(await subscribers.audience(announcing.db, topics))
+    flow["draft"] = draft
+    return flow["text"], ui.preview_controls(draft, count, set(flow["topics"]),
+                                             flow.get("send_at"))
+
+
+async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
+                       announcing: Announcing, report_to: tuple[int, int] | None
+                       ) -> tuple[Reply | None, str | None]:
+    """Handle an ann:* button; returns (new content of the message, text to preview first)."""
+    if not is_admin(update, announcing):
+        return Reply(ui.ADMIN["refused"]), None
+    parts = action.split(":")
+    flow = user_data.get(FLOW)
+    kind = parts[1] if len(parts) > 1 else ""
+    if kind == "aud" and flow:
+        flow["topics"] = ui.toggle(set(flow["topics"]), parts[2])
+        return ui.audience_keyboard(flow["topics"]), None
+    if kind == "when" and flow:
+        flow["step"] = "when"
+        return ui.when_keyboard(), None
+    if kind == "at" and flow:
+        flow["send_at"] = choose_when(parts[2], datetime.now(UTC))
+        text, controls = await preview(flow, announcing)
+        return controls, text
+    if kind in ("ok", "no") and len(parts) == 3 and parts[2].isdigit():
+        user_data.pop(FLOW, None)
+        broadcast = int(parts[2])
+        if kind == "no":
+            await outbox.change(announcing.db, broadcast, "cancel")
+            return Reply(ui.ADMIN["cancelled"]), None
+        count = await outbox.confirm(announcing.db, broadcast)
+        summary = await outbox.summary(announcing.db, broadcast)
+        if summary is None or count == 0:
+            return Reply(ui.ADMIN["empty_audience"]), None
+        if report_to:
+            announcing.reports[broadcast] = report_to
+        if summary.state == outbox.SCHEDULED and summary.send_at:
+            return Reply(ui.ADMIN["scheduled"].format(id=broadcast, count=count,
+                                                      when=format_date(summary.send_at))), None
+        return Reply(ui.ADMIN["confirmed"].format(id=broadcast, count=count)), None
+    if kind == "abort":
+        user_data.pop(FLOW, None)
+        return Reply(ui.ADMIN["cancelled"]), None
+    if kind in outbox.TRANSITIONS and len(parts) == 3 and parts[2].isdigit():
+        broadcast = int(parts[2])
+        changed = await outbox.change(announcing.db, broadcast, kind)
+        summary = await outbox.summary(announcing.db, broadcast)
+        state = ui.STATE_FR.get(summary.state, summary.state) if summary else "?"
+        key = "changed" if changed else "not_changed"
+        return Reply(ui.ADMIN[key].format(id=broadcast, state=state)), None
+    return None, None
+
+
+async def list_broadcasts(announcing: Announcing) -> list[Reply]:
+    """/annonces: one message per recent broadcast, with controls when it is active."""
+    found = await outbox.recent(announcing.db, limit=10)
+    if not found:
+        return [Reply(ui.ADMIN["list_none"])]
+    return [Reply(ui.report(s), (controls,) if (controls := ui.broadcast_controls(s)) else ())
+            for s in reversed(found)]
+
+
+async def reminders_forever(announcing: Announcing, ahead: timedelta,
+                            every: float = 60.0) -> None:
+    """Create due reminders every minute (the outbox makes each one happen once)."""
+    while True:
+        try:
+            created = await create_reminders(announcing.db, announcing.faq, datetime.now(UTC),
+                                             ahead)
+            if created:
+                log.info("%d event reminder(s) queued", len(created))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reminder check failed; retrying")
+        await asyncio.sleep(every)
