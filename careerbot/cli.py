@@ -22,8 +22,9 @@ from careerbot.conversation import Conversation
 from careerbot.evaluation import CasesError, calibrate, leaked, load_cases, report, unknown_ids
 from careerbot.evaluation import run as run_cases
 from careerbot.faq import Faq, FaqError
-from careerbot.faq_loader import check_directory, load_faq
+from careerbot.faq_loader import check_directory, load_faq, parse_moment
 from careerbot.matching import Matcher, Settings
+from careerbot.telegram_html import check_html, visible_text
 from careerbot.terminal import chat
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -242,6 +243,104 @@ def open_announcing(config: Config, faq: Faq) -> Any:
     return Announcing(db, config.admin_ids, faq)
 
 
+def storage_sessions() -> Any:
+    """Sessions on the configured database (no Telegram token needed)."""
+    env = environment()
+    return prepared_sessions(database_url(env.get("CAREERBOT_DATABASE_URL") or None,
+                                          Path(env.get("CAREERBOT_DATA_DIR") or "data")))
+
+
+def cmd_subscribers(args: argparse.Namespace) -> int:
+    """How many subscribers, and how many follow each topic."""
+    from careerbot.announcements import TOPICS
+    from careerbot.storage import subscribers
+
+    db = storage_sessions()
+
+    async def counts() -> list[tuple[str, int]]:
+        rows = [("subscribers in all", await subscribers.count(db))]
+        rows += [(f"would receive a '{key}' announcement ({label})",
+                  len(await subscribers.audience(db, [key]))) for key, label, _ in TOPICS
+                 if key != "all"]
+        return rows
+
+    for label, number in asyncio.run(counts()):
+        print(f"{number:>7}  {label}")
+    return EXIT_OK
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
+    from careerbot.storage import outbox, subscribers
+    from careerbot.telegram_announce import event_announcement, event_topics
+
+    faq, _ = load(faq_dir(args.faq))
+    topics = set(args.topic or [])
+    if args.event:
+        event = next((e for e in faq.events if e.id == args.event), None)
+        if event is None:
+            raise SystemExit(f"careerbot: unknown event {args.event!r}; known: "
+                             + ", ".join(e.id for e in faq.events))
+        text, topics = event_announcement(event), topics or event_topics(event)
+    else:
+        text = args.text
+    problems = check_html(text).errors
+    if problems:
+        raise SystemExit(f"careerbot: Telegram would refuse this text: {problems[0]}")
+    send_at = None
+    if args.at:
+        send_at = parse_moment(args.at)
+        if send_at is None:
+            raise SystemExit(f"careerbot: --at {args.at!r} must be ISO 8601 with a time zone, "
+                             "e.g. 2026-12-05T18:30:00+01:00")
+    db = storage_sessions()
+
+    async def queue() -> tuple[int, int]:
+        if args.dry_run:
+            return 0, len(await subscribers.audience(db, topics - {"all"}))
+        draft = await outbox.create(db, text, topics - {"all"}, send_at=send_at)
+        return draft, await outbox.confirm(db, draft)
+
+    draft, count = asyncio.run(queue())
+    if args.dry_run:
+        print(f"dry run: {count} recipient(s); nothing queued\n\n{text}")
+    elif count == 0:
+        print("nobody follows these topics: nothing to send")
+    else:
+        print(f"broadcast #{draft} queued for {count} recipient(s); the running bot sends it")
+    return EXIT_OK
+
+
+def cmd_broadcasts(args: argparse.Namespace) -> int:
+    """The latest broadcasts and their delivery reports."""
+    from careerbot.announcements import report
+    from careerbot.storage import outbox
+
+    db = storage_sessions()
+    found = asyncio.run(outbox.recent(db, limit=args.limit))
+    for summary in found:
+        print(visible_text(report(summary)) + "\n")
+    if not found:
+        print("no broadcast yet")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Unanswered questions grouped by similarity, unhelpful entries, YAML snippets."""
+    from careerbot.reporting import group_questions, render
+    from careerbot.storage import feedback
+
+    _, matcher = load(faq_dir(args.faq))
+    db = storage_sessions()
+
+    async def fetch() -> tuple[list[tuple[str, str]], dict[str, tuple[int, int]]]:
+        return await feedback.unanswered(db), await feedback.ratings(db)
+
+    questions, ratings = asyncio.run(fetch())
+    print(render(group_questions([q for q, _ in questions], matcher), ratings), end="")
+    return EXIT_OK
+
+
 def cmd_links(args: argparse.Namespace) -> int:
     """Print the deep links to publish (entries, themes, the route)."""
     faq, matcher = load(faq_dir(args.faq))
@@ -291,6 +390,19 @@ def parser() -> argparse.ArgumentParser:
                      help="budget of answered out-of-scope messages (default 0.01)")
     command("chat", cmd_chat, "Chat with the bot in the terminal.")
     command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else terminal).")
+    broadcast = command("broadcast", cmd_broadcast,
+                        "Queue an announcement for the running bot to send.")
+    source = broadcast.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="the message (Telegram HTML)")
+    source.add_argument("--event", help="announce this event of faq/events.yaml")
+    broadcast.add_argument("--topic", action="append", help="only subscribers of this topic "
+                           "(repeatable; default: everyone)")
+    broadcast.add_argument("--at", help="send later: ISO 8601 with time zone")
+    broadcast.add_argument("--dry-run", action="store_true", help="count recipients only")
+    listing = command("broadcasts", cmd_broadcasts, "List broadcasts with their reports.")
+    listing.add_argument("--limit", type=int, default=10)
+    command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
+    command("report", cmd_report, "What users asked that the FAQ does not answer.")
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
     links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
     for sub in commands.choices.values():

@@ -315,58 +315,60 @@ async def button(update: Update, context: CareerContext) -> None:
     query = update.callback_query
     if query is None:
         return
+    toast = None
     try:
-        await follow(update, context, query.data or "", query.message)
+        toast = await follow(update, context, query.data or "", query.message)
     finally:
-        await query.answer()
+        await query.answer(toast)
 
 
 async def follow(update: Update, context: CareerContext, action: str,
-                 message: MaybeInaccessibleMessage | None) -> None:
-    """Do what a button's action says."""
+                 message: MaybeInaccessibleMessage | None) -> str | None:
+    """Do what a button's action says; a short notice to show, if any."""
     services = context.services
     lang = language(update)
     announcing = services.announcing
     if announcing and action.split(":")[0] in ("sub", "forget", "fb", "ann"):
-        await follow_stored(update, context, announcing, action, message, lang)
-        return
+        return await follow_stored(update, context, announcing, action, message, lang)
     if action == "team":
         await forward_to_team(update, context, lang)
-        return
+        return None
     if action.startswith("ics:"):
         found = services.conversation.ics(action.removeprefix("ics:"))
         if found and isinstance(message, Message):
             name, content = found
             await message.reply_document(document=content, filename=name)
-        return
+        return None
     reply = services.conversation.act(action, lang)
     if not isinstance(message, Message):
         await send(update, reply)  # the message is too old to edit
     else:
         await replace(message, reply)
+    return None
 
 
 async def follow_stored(update: Update, context: CareerContext, announcing: Announcing,
                         action: str, message: MaybeInaccessibleMessage | None,
-                        lang: Lang) -> None:
+                        lang: Lang) -> str | None:
     """Buttons that need the database: subscriptions, forgetting, feedback, announcements."""
     if not isinstance(message, Message):
-        return
+        return None
     kind = action.split(":")[0]
     if kind == "fb":
         _, entry_id, vote = [*action.split(":"), "", ""][:3]
         await feedback.record_feedback(announcing.db, entry_id, vote == "1")
         await replace(message, Reply(message.text_html, strip_feedback(message)))
-        await message.reply_text(ui.TEXTS[lang]["thanks"])
-        return
+        return ui.TEXTS[lang]["thanks"]
     if kind == "sub":
         await replace(message, await subscription_button(action, message, announcing.db, lang))
-        return
+        return None
     if kind == "forget":
         if context.user_data is not None:
             context.user_data.clear()
         await replace(message, await forget_button(action, message.chat.id, announcing.db, lang))
-        return
+        return None
+    if not is_admin(update, announcing):
+        return ui.ADMIN["refused"]  # a notice: the message stays as it was
     user_data = context.user_data if context.user_data is not None else {}
     reply, preview_text = await admin_button(action, update, user_data, announcing,
                                              (message.chat.id, message.message_id))
@@ -374,9 +376,10 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
         await message.reply_text(preview_text)
         if reply is not None:
             await message.reply_text(reply.html, reply_markup=keyboard(reply))
-        return
+        return None
     if reply is not None:
         await replace(message, reply)
+    return None
 
 
 def strip_feedback(message: Message) -> tuple[tuple[Button, ...], ...]:

@@ -70,7 +70,8 @@ async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
 async def confirm(sessions: Sessions, broadcast_id: int) -> int:
     """Fix the audience and make the broadcast due; the number of recipients.
 
-    Confirming twice changes nothing: only a draft is confirmed.
+    Confirming twice changes nothing: only a draft is confirmed. With nobody to reach, the
+    broadcast is done at once.
     """
     async with sessions.begin() as session:
         broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
@@ -81,11 +82,12 @@ async def confirm(sessions: Sessions, broadcast_id: int) -> int:
         await session.execute(insert(Delivery).from_select(
             ["broadcast_id", "chat_id", "state", "attempts"],
             select(literal(broadcast_id), chats.c[0], literal(PENDING), literal(0))))
-        broadcast.state = SCHEDULED if broadcast.send_at and broadcast.send_at > _now() else RUNNING
+        total = int(await session.scalar(select(func.count()).select_from(Delivery)
+                                         .where(Delivery.broadcast_id == broadcast_id)) or 0)
+        later = broadcast.send_at is not None and broadcast.send_at > _now()
+        broadcast.state = (SCHEDULED if later else RUNNING) if total else DONE
         broadcast.confirmed_at = _now()
-        total = await session.scalar(select(func.count()).select_from(Delivery)
-                                     .where(Delivery.broadcast_id == broadcast_id))
-        return int(total or 0)
+        return total
 
 
 async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
