@@ -546,9 +546,16 @@ def background(config: Config, announcing: Announcing) -> Callable[..., Coroutin
         broadcaster = Broadcaster(announcing.db, TelegramSender(bot), rate=config.broadcast_rate,
                                   on_blocked=unsubscribe_blocked, on_progress=progress)
         await broadcaster.recover()
-        application.create_task(broadcaster.forever(), name="broadcasts")
-        application.create_task(reminders_forever(
-            announcing, timedelta(hours=config.reminder_ahead_hours)), name="reminders")
+        tasks = [asyncio.create_task(broadcaster.forever(), name="broadcasts"),
+                 asyncio.create_task(reminders_forever(
+                     announcing, timedelta(hours=config.reminder_ahead_hours)), name="reminders")]
+
+        async def stop(_: Application[Any, Any, Any, Any, Any, Any]) -> None:
+            for task in tasks:  # a send in flight ends as 'sending', recovered as 'unknown'
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        application.post_stop = stop
 
     return start
 

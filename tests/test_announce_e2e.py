@@ -272,6 +272,8 @@ def test_sigkill_mid_broadcast_loses_and_doubles_nothing(double: BotApiDouble, b
     delivered_before = sum(copies(double, c, text) for c in chats)
     assert delivered_before < len(chats)  # it was killed mid-way
     with bot_process(double, data):
+        candidate = say(double, new_user(), "c'est quoi le PACTE ?")  # while the rest goes out
+        assert "PACTE" in candidate.params["text"]
         wait_until(lambda: rows(data, f"select state from broadcasts where id={broadcast}")
                    == [("done",)], 60)
     double.rate_limit(None)

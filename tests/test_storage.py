@@ -203,3 +203,31 @@ def test_pacing_respects_the_rate(tmp_path: Path, rate: float) -> None:
     times = run(scenario)
     assert len(times) == 25
     assert (times[-1] - times[0]) >= 24 / rate * 0.95
+
+
+def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None:
+    """An event's reminder is queued once for its followers, however often the check runs."""
+    from datetime import UTC, datetime, timedelta
+
+    from careerbot.faq import Event, Faq
+    from careerbot.telegram_announce import create_reminders
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await subscribers.subscribe(db, 1, "fr", ["evenements"])
+        await subscribers.subscribe(db, 2, "fr", ["alternance"])
+        now = datetime(2030, 3, 11, 20, 0, tzinfo=UTC)
+        soon = Event("soiree", "Soirée", now + timedelta(hours=20), now + timedelta(hours=23),
+                     "Paris", "https://fp21.fr/", ("fp21",), "Rencontre.")
+        later = Event("plus-tard", "Plus tard", now + timedelta(days=9),
+                      now + timedelta(days=9, hours=2), "Lyon", "https://fp21.fr/", (), "x")
+        faq = Faq(entries=(), themes=(), events=(soon, later))
+        first = await create_reminders(db, faq, now, timedelta(hours=24))
+        await engine.dispose()
+        engine, db = await fresh(tmp_path)  # a restart
+        assert await create_reminders(db, faq, now, timedelta(hours=24)) == []
+        assert len(first) == 1
+        summary = await outbox.summary(db, first[0])
+        assert summary is not None and summary.total == 1  # only the events follower
+        await engine.dispose()
+    run(scenario)
