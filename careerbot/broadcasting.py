@@ -51,8 +51,10 @@ class Result:
 class Sender(Protocol):
     """Sends one broadcast text to one chat."""
 
-    async def send(self, chat_id: int, text: str) -> Result:
-        """Send, and say what happened (never raise for an API answer)."""
+    async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
+        """Send (with the event's calendar button when there is one), and say what happened;
+        never raise for an API answer.
+        """
 
 
 class Pacer:
@@ -120,7 +122,7 @@ class Broadcaster:
         found = await outbox.summary(self.sessions, broadcast_id)
         if found is None:
             return
-        text = found.text
+        text, event_id = found.text, found.event_id
         while True:
             chats = await outbox.claim(self.sessions, broadcast_id, self.workers * 4)
             if not chats:
@@ -128,7 +130,7 @@ class Broadcaster:
             queue: asyncio.Queue[int] = asyncio.Queue()
             for chat in chats:
                 queue.put_nowait(chat)
-            results = await asyncio.gather(*(self._worker(broadcast_id, text, queue)
+            results = await asyncio.gather(*(self._worker(broadcast_id, text, event_id, queue)
                                              for _ in range(min(self.workers, len(chats)))))
             if not all(results):
                 return  # stopped: the message is refused for everyone
@@ -142,23 +144,25 @@ class Broadcaster:
             if final and self.on_progress:
                 await self.on_progress(final)
 
-    async def _worker(self, broadcast_id: int, text: str, queue: asyncio.Queue[int]) -> bool:
+    async def _worker(self, broadcast_id: int, text: str, event_id: str | None,
+                      queue: asyncio.Queue[int]) -> bool:
         """Send claimed deliveries one after the other; False if the broadcast was stopped."""
         while not queue.empty():
             chat_id = queue.get_nowait()
-            if not await self._deliver(broadcast_id, chat_id, text):
+            if not await self._deliver(broadcast_id, chat_id, text, event_id):
                 while not queue.empty():  # give the others back: they were never sent
                     await outbox.record(self.sessions, broadcast_id, queue.get_nowait(),
                                         outbox.PENDING)
                 return False
         return True
 
-    async def _deliver(self, broadcast_id: int, chat_id: int, text: str) -> bool:
+    async def _deliver(self, broadcast_id: int, chat_id: int, text: str,
+                       event_id: str | None) -> bool:
         """Send one copy, retrying what is proven undelivered; False to stop the broadcast."""
         failures = 0
         while failures < MAX_ATTEMPTS:
             await self.pacer.wait()
-            result = await self.sender.send(chat_id, text)
+            result = await self.sender.send(chat_id, text, event_id)
             match result.outcome:
                 case Outcome.SENT:
                     await outbox.record(self.sessions, broadcast_id, chat_id, outbox.SENT,

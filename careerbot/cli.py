@@ -298,7 +298,8 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     async def queue() -> tuple[int, int]:
         if args.dry_run:
             return 0, len(await subscribers.audience(db, topics - {"all"}))
-        draft = await outbox.create(db, text, topics - {"all"}, send_at=send_at)
+        draft = await outbox.create(db, text, topics - {"all"}, send_at=send_at,
+                                    event_id=args.event)
         return draft, await outbox.confirm(db, draft)
 
     draft, count = asyncio.run(queue())

@@ -20,11 +20,12 @@ from telegram.ext import ExtBot
 
 from careerbot import announcements as ui
 from careerbot.broadcasting import Outcome, Result
-from careerbot.conversation import Lang, Reply, format_date
+from careerbot.conversation import Button, Lang, Reply, format_date
 from careerbot.faq import Event, Faq
 from careerbot.storage import outbox, subscribers
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
+from careerbot.telegram_keyboard import keyboard
 
 log = logging.getLogger("careerbot.announce")
 PARIS = ZoneInfo("Europe/Paris")
@@ -45,13 +46,15 @@ class Announcing:
 class TelegramSender:
     """Sends broadcast texts with the bot, and classifies every answer (never raises for one)."""
 
-    def __init__(self, bot: ExtBot[Any]) -> None:
+    def __init__(self, bot: ExtBot[Any], faq: Faq) -> None:
         self.bot = bot
+        self.events = {event.id: event for event in faq.events}
 
-    async def send(self, chat_id: int, text: str) -> Result:
-        """Send one copy."""
+    async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
+        """Send one copy; an event's announcement carries its link and calendar buttons."""
+        markup = keyboard(event_buttons(self.events.get(event_id or "")))
         try:
-            message = await self.bot.send_message(chat_id, text)
+            message = await self.bot.send_message(chat_id, text, reply_markup=markup)
         except Forbidden as error:
             return Result(Outcome.BLOCKED, error=str(error))
         except ChatMigrated as error:
@@ -67,6 +70,14 @@ class TelegramSender:
         except NetworkError as error:
             return Result(Outcome.TRANSIENT, error=str(error))
         return Result(Outcome.SENT, message_id=message.message_id)
+
+
+def event_buttons(event: Event | None) -> tuple[tuple[Button, ...], ...]:
+    """Under an event's announcement: add it to a calendar, or read more."""
+    if event is None:
+        return ()
+    return ((Button("📆 Ajouter à mon agenda", f"ics:{event.id}"),),
+            (Button("🔗 En savoir plus", url=event.url),))
 
 
 def classify_bad_request(description: str) -> Outcome:
@@ -233,20 +244,22 @@ def choose_when(choice: str, now: datetime) -> datetime | None:
     return None
 
 
-async def preview(flow: dict[str, Any], announcing: Announcing) -> tuple[str, Reply]:
-    """Create the draft; the text as recipients will see it and the control message."""
+async def preview(flow: dict[str, Any], announcing: Announcing) -> tuple[Reply, Reply]:
+    """Create the draft; the message as recipients will see it, and the control message."""
     topics = set(flow["topics"]) - {ui.ALL}
-    draft = await outbox.create(announcing.db, flow["text"], topics, send_at=flow.get("send_at"))
+    draft = await outbox.create(announcing.db, flow["text"], topics, send_at=flow.get("send_at"),
+                                event_id=flow.get("event"))
     count = len(await subscribers.audience(announcing.db, topics))
     flow["draft"] = draft
-    return flow["text"], ui.preview_controls(draft, count, set(flow["topics"]),
-                                             flow.get("send_at"))
+    event = next((e for e in announcing.faq.events if e.id == flow.get("event")), None)
+    shown = Reply(flow["text"], event_buttons(event))
+    return shown, ui.preview_controls(draft, count, set(flow["topics"]), flow.get("send_at"))
 
 
 async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
                        announcing: Announcing, report_to: tuple[int, int] | None
-                       ) -> tuple[Reply | None, str | None]:
-    """Handle an ann:* button; returns (new content of the message, text to preview first)."""
+                       ) -> tuple[Reply | None, Reply | None]:
+    """Handle an ann:* button; returns (new content of the message, a preview to send first)."""
     if not is_admin(update, announcing):
         return Reply(ui.ADMIN["refused"]), None
     parts = action.split(":")
@@ -260,8 +273,8 @@ async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
         return ui.when_keyboard(), None
     if kind == "at" and flow:
         flow["send_at"] = choose_when(parts[2], datetime.now(UTC))
-        text, controls = await preview(flow, announcing)
-        return controls, text
+        shown, controls = await preview(flow, announcing)
+        return controls, shown
     if kind in ("ok", "no") and len(parts) == 3 and parts[2].isdigit():
         user_data.pop(FLOW, None)
         broadcast = int(parts[2])

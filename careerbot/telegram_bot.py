@@ -17,7 +17,6 @@ from typing import Any
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -67,6 +66,7 @@ from careerbot.telegram_announce import (
     unsubscribe,
 )
 from careerbot.telegram_html import visible_text
+from careerbot.telegram_keyboard import keyboard as rows_keyboard
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
@@ -152,10 +152,7 @@ class RetryingRateLimiter(AIORateLimiter):
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard (None when there are none)."""
-    rows = [[InlineKeyboardButton(b.label, url=b.url) if b.url
-             else InlineKeyboardButton(b.label, callback_data=b.action)
-             for b in row] for row in reply.buttons]
-    return InlineKeyboardMarkup(rows) if rows else None
+    return rows_keyboard(reply.buttons)
 
 
 def language(update: Update) -> Lang:
@@ -233,8 +230,8 @@ async def continue_announcement(update: Update, context: CareerContext, announci
         await send(update, reply)
         return True
     if flow and flow.get("step") == "preview":
-        text_, controls = await preview(flow, announcing)
-        await send(update, Reply(text_))
+        shown, controls = await preview(flow, announcing)
+        await send(update, shown)
         await send(update, controls)
         return True
     return False
@@ -373,7 +370,7 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     reply, preview_text = await admin_button(action, update, user_data, announcing,
                                              (message.chat.id, message.message_id))
     if preview_text is not None:
-        await message.reply_text(preview_text)
+        await message.reply_text(preview_text.html, reply_markup=keyboard(preview_text))
         if reply is not None:
             await message.reply_text(reply.html, reply_markup=keyboard(reply))
         return None
@@ -543,8 +540,9 @@ def background(config: Config, announcing: Announcing) -> Callable[..., Coroutin
             except BadRequest as error:  # the organiser deleted the message: fine
                 log.info("progress report not updated: %s", error)
 
-        broadcaster = Broadcaster(announcing.db, TelegramSender(bot), rate=config.broadcast_rate,
-                                  on_blocked=unsubscribe_blocked, on_progress=progress)
+        broadcaster = Broadcaster(announcing.db, TelegramSender(bot, announcing.faq),
+                                  rate=config.broadcast_rate, on_blocked=unsubscribe_blocked,
+                                  on_progress=progress)
         await broadcaster.recover()
         tasks = [asyncio.create_task(broadcaster.forever(), name="broadcasts"),
                  asyncio.create_task(reminders_forever(

@@ -283,3 +283,29 @@ def test_sigkill_mid_broadcast_loses_and_doubles_nothing(double: BotApiDouble, b
     for chat in chats:
         expected = {0, 1} if chat in unknown else {1}
         assert copies(double, chat, text) in expected, chat
+
+
+def test_event_announcement_carries_its_link_and_calendar(double: BotApiDouble, data: Path) -> None:
+    """/annonce evenement <id> prefills the text; recipients can add the event to a calendar."""
+    chat = new_user()
+    with bot_process(double, data):
+        subscribe_directly(data, double, [chat])
+        start = say(double, ADMIN, "/annonce evenement mission-quebec-2019")
+        assert start.params["text"].startswith("À qui l'envoyer ?")
+        message_id = start.result["message_id"]
+        press(double, ADMIN, message_id, "ann:when")
+        mark = len(double.calls)
+        press(double, ADMIN, message_id, "ann:at:now")
+        preview, controls = [c for c in double.calls[mark:] if c.method == "sendMessage"][-2:]
+        assert preview.params["text"].startswith("📣 <b>Mission de FP21 au Québec</b>")
+        confirm = next(b["callback_data"] for row in controls.params["reply_markup"]["inline_keyboard"]
+                       for b in row if b["callback_data"].startswith("ann:ok:"))
+        press(double, ADMIN, controls.result["message_id"], confirm)
+        wait_until(lambda: any((m.text or "").startswith("📣 Mission de FP21 au Québec")
+                               for m in double.messages_to(chat)), 20)
+        received = next(m for m in double.messages_to(chat)
+                        if (m.text or "").startswith("📣 Mission"))
+        assert received.callback_data == ["ics:mission-quebec-2019"]
+        press(double, chat, received.message_id, "ics:mission-quebec-2019")
+        document = double.messages_to(chat)[-1].document or {}
+        assert document.get("file_name") == "mission-quebec-2019.ics"

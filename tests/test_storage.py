@@ -32,14 +32,14 @@ async def fresh(tmp_path: Path) -> Any:
 def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
     """Upgrading an empty database, and one at every earlier revision, reaches the same schema."""
     async def scenario() -> None:
-        for start in (None, "0001"):
+        for start in (None, "0001", "0002"):
             folder = tmp_path / (start or "empty")
             engine = open_engine(default_url(folder))
             if start:
                 await migrate(engine, start)
                 assert await current_revision(engine) == start
             await migrate(engine)
-            assert await current_revision(engine) == "0002"
+            assert await current_revision(engine) == "0003"
             async with engine.connect() as connection:
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
@@ -78,7 +78,7 @@ class ScriptedSender:
         self.script = script or {}
         self.sent: list[int] = []
 
-    async def send(self, chat_id: int, text: str) -> Result:
+    async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
         """Answer from the script, else deliver."""
         answers = self.script.get(chat_id)
         if answers:
@@ -190,9 +190,9 @@ def test_pacing_respects_the_rate(tmp_path: Path, rate: float) -> None:
         times: list[float] = []
 
         class Timed(ScriptedSender):
-            async def send(self, chat_id: int, text: str) -> Result:
+            async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
                 times.append(time.monotonic())
-                return await super().send(chat_id, text)
+                return await super().send(chat_id, text, event_id)
 
         broadcast = await outbox.create(db, "x")
         await outbox.confirm(db, broadcast)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,7 +36,9 @@ class Broadcast(Base):
     """An announcement (or an event reminder) and where its sending stands."""
 
     __tablename__ = "broadcasts"
-    __table_args__ = (UniqueConstraint("kind", "event_id", name="uq_broadcast_kind_event"),)
+    __table_args__ = (Index("uq_reminder_event", "event_id", unique=True,
+                            sqlite_where=text("kind = 'reminder'"),
+                            postgresql_where=text("kind = 'reminder'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="announce")  # announce | reminder

@@ -43,6 +43,7 @@ class Summary:
     send_at: datetime | None
     counts: dict[str, int]
     error: str | None
+    event_id: str | None = None
 
     @property
     def total(self) -> int:
@@ -191,7 +192,7 @@ async def summary(sessions: Sessions, broadcast_id: int) -> Summary | None:
         counts = Counter({str(row[0]): int(row[1]) for row in rows})
         return Summary(broadcast.id, broadcast.kind, broadcast.state, broadcast.text,
                        tuple(t for t in broadcast.topics.split(",") if t), broadcast.send_at,
-                       dict(counts), broadcast.error)
+                       dict(counts), broadcast.error, broadcast.event_id)
 
 
 async def recent(sessions: Sessions, limit: int = 20) -> list[Summary]:
