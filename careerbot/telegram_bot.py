@@ -34,6 +34,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackContext,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -296,6 +297,17 @@ async def stored_command(update: Update, context: CareerContext) -> None:
             await send(update, reply)
 
 
+async def membership(update: Update, context: CareerContext) -> None:
+    """A user who blocks the bot is unsubscribed at once (no need to wait for a failed send)."""
+    change = update.my_chat_member
+    announcing = context.services.announcing
+    if change is None or announcing is None or change.chat.type != ChatType.PRIVATE:
+        return
+    if change.new_chat_member.status in ("kicked", "left"):
+        await subscribers.unsubscribe(announcing.db, change.chat.id)
+        log.info("a user blocked the bot: unsubscribed")
+
+
 async def not_text(update: Update, context: CareerContext) -> None:
     """Stickers, photos, voice, files...: a short polite reply."""
     user = update.effective_user
@@ -500,6 +512,7 @@ def build_application(config: Config, conversation: Conversation, *,
                        not_text),
         CallbackQueryHandler(button),
         InlineQueryHandler(inline),
+        ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     )
     application.add_handlers(list(handlers))
     application.add_error_handler(on_error)
@@ -512,8 +525,8 @@ def run(config: Config, conversation: Conversation,
     application = build_application(config, conversation, announcing=announcing)
     if announcing is not None:
         application.post_init = background(config, announcing)
-    application.run_polling(allowed_updates=["message", "callback_query", "inline_query"],
-                            drop_pending_updates=False)
+    application.run_polling(allowed_updates=["message", "callback_query", "inline_query",
+                                             "my_chat_member"], drop_pending_updates=False)
 
 
 def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:

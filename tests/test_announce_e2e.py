@@ -231,8 +231,8 @@ def test_announcement_with_faults(double: BotApiDouble, bot: object, data: Path)
     chats = [new_user() for _ in range(40)]
     subscribe_directly(data, double, chats)
     blocked = chats[:3]
-    for chat in blocked:
-        double.my_chat_member(chat, "kicked")
+    for chat in blocked:  # blocked without the bot being told: the send gets 403
+        double.fail_next("sendMessage", 403, chat_id=chat)
     double.fail_next("sendMessage", 429, retry_after=1, chat_id=chats[5])
     double.fail_next("sendMessage", 502, chat_id=chats[6])
     say(double, ADMIN, "/start")
@@ -248,8 +248,44 @@ def test_announcement_with_faults(double: BotApiDouble, bot: object, data: Path)
         data, f"select state, count(*) from deliveries where broadcast_id={broadcast} "
               "group by state")}
     assert states.get("sent", 0) >= 37 and states.get("blocked") == 3
+    wait_until(lambda: any(f"Annonce #{broadcast}</b> : terminée" in (c.params.get("text") or "")
+                           for c in double.calls_to("editMessageText")), 10)
     listing = say(double, ADMIN, "/annonces")
     assert "📣" in listing.params["text"]
+
+
+def test_blocking_the_bot_unsubscribes(double: BotApiDouble, bot: object, data: Path) -> None:
+    """When a user blocks the bot (my_chat_member 'kicked'), their subscription ends."""
+    chat = new_user()
+    subscribe_directly(data, double, [chat])
+    double.my_chat_member(chat, "kicked")
+    wait_until(lambda: rows(data, f"select * from subscribers where chat_id={chat}") == [], 10)
+
+
+def test_pause_and_cancel_from_the_list(double: BotApiDouble, bot: object, data: Path) -> None:
+    """/annonces offers pause/cancel on a scheduled broadcast; pressing them changes its state."""
+    chats = [new_user() for _ in range(3)]
+    subscribe_directly(data, double, chats)
+    done = subprocess.run([str(Path(sys.executable).parent / "careerbot"), "broadcast", "--text",
+                           "Plus tard", "--at", "2030-01-01T09:00:00+01:00", "--faq",
+                           str(REPO / "faq")], cwd=data.parent,
+                          env={"PATH": "/usr/bin:/bin", "CAREERBOT_DATA_DIR": str(data)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    broadcast = int(done.stdout.split("#")[1].split()[0])
+    mark = len(double.calls)
+    double.send_text(ADMIN, "/annonces")
+    listed = double.wait_for(lambda c: c.method == "sendMessage"
+                             and f"Annonce #{broadcast}</b>" in c.params["text"], since=mark)
+    press(double, ADMIN, listed.result["message_id"], f"ann:pause:{broadcast}")
+    assert rows(data, f"select state from broadcasts where id={broadcast}") == [("paused",)]
+    mark = len(double.calls)
+    double.send_text(ADMIN, "/annonces")
+    listed = double.wait_for(lambda c: c.method == "sendMessage"
+                             and f"Annonce #{broadcast}</b>" in c.params["text"], since=mark)
+    press(double, ADMIN, listed.result["message_id"], f"ann:cancel:{broadcast}")
+    assert rows(data, f"select state from broadcasts where id={broadcast}") == [("cancelled",)]
+    assert all(copies(double, c, "Plus tard") == 0 for c in chats)
 
 
 def test_sigkill_mid_broadcast_loses_and_doubles_nothing(double: BotApiDouble, bot: object,
