@@ -1,8 +1,11 @@
 """Benchmark careerbot over Telegram: reply latency and throughput through the Bot API double.
 
-Run from the project root (about 2 minutes):
+Run from the project root (about 1.5 minutes):
 
     .venv/bin/python bench/bench_telegram.py
+
+``--backlog N`` raises the listen backlog of the double's HTTP server (socketserver's default is 5,
+which the echo bot's bursts of concurrent sends overflow in scenario b; see the note it prints).
 
 Two bots, each a subprocess doing real HTTP to the spec-checking double of tests/botapi/server.py
 (one fresh double per bot, serving in this process):

@@ -112,3 +112,43 @@ def test_bad_settings_stop_with_one_line(env: dict[str, str], line: str) -> None
     assert done.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in done.stderr
     assert "123:abc" not in done.stderr
+
+
+def storage_command(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a storage command of the CLI on a data directory."""
+    script = Path(sys.executable).parent / "careerbot"
+    return subprocess.run([str(script), *args, "--faq", str(REPO / "faq")], capture_output=True,
+                          text=True, cwd=data, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "CAREERBOT_DATA_DIR": str(data / "d")})
+
+
+def test_broadcast_commands_from_the_shell(tmp_path: Path) -> None:
+    """The shell commands: broadcast (dry run, refused, nobody, queued), broadcasts, subscribers."""
+    import asyncio
+
+    from careerbot.storage import subscribers
+    from careerbot.storage.database import default_url, migrate, open_engine, sessions
+
+    async def subscribe() -> None:
+        engine = open_engine(default_url(tmp_path / "d"))
+        await migrate(engine)
+        await subscribers.subscribe(sessions(engine), 7, "fr", ["concours"])
+        await engine.dispose()
+
+    asyncio.run(subscribe())
+    dry = storage_command(tmp_path, "broadcast", "--text", "Salut", "--dry-run")
+    assert dry.stdout.startswith("dry run: 1 recipient(s); nothing queued")
+    refused = storage_command(tmp_path, "broadcast", "--text", "a<br>b")
+    assert refused.returncode == 1 and "Telegram would refuse this text" in refused.stderr
+    nobody = storage_command(tmp_path, "broadcast", "--text", "x", "--topic", "alternance")
+    assert nobody.stdout.strip() == "nobody follows these topics: nothing to send"
+    queued = storage_command(tmp_path, "broadcast", "--event", "mission-quebec-2019",
+                             "--topic", "concours")
+    assert queued.stdout.strip() == "broadcast #2 queued for 1 recipient(s); the running bot sends it"
+    listing = storage_command(tmp_path, "broadcasts").stdout
+    assert "📣 Annonce #2 : en cours (Concours)" in listing
+    assert "Envoyés : 0 / 1" in listing
+    counts = storage_command(tmp_path, "subscribers").stdout.splitlines()
+    assert counts[0].split() == ["1", "subscribers", "in", "all"]
+    report = storage_command(tmp_path, "report").stdout
+    assert report.startswith("# Unanswered questions: 0 in 0 group(s)")
