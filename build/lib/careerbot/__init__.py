@@ -1,1 +1,0 @@
-"""careerbot: answers questions about joining the French public service."""
