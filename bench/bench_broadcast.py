@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
 import shutil
 import signal
@@ -55,6 +54,7 @@ from careerbot.evaluation import load_cases  # noqa: E402
 from careerbot.storage.database import default_url, migrate, open_engine  # noqa: E402
 from careerbot.storage.models import Subscriber, Subscription  # noqa: E402
 from tests.botapi.server import BotApiDouble, Call  # noqa: E402
+from tests.telegram_harness import CAREERBOT, bot_environment, start_bot, stop_bot  # noqa: E402
 
 LIMIT = 30.0  # Telegram's overall pace, messages per second
 ADMIN = 42
@@ -63,7 +63,6 @@ CANDIDATES = [900_000_001 + i for i in range(4)]  # each asks every 8 s: far und
 ASK_EVERY = 2.0  # seconds between two questions (all candidates together)
 REPLY_TIMEOUT = 60.0
 SEED = 2024
-CAREERBOT = Path(sys.executable).parent / "careerbot"
 
 
 # --- setup ----------------------------------------------------------------------------------------
@@ -82,38 +81,9 @@ async def _create_subscribers(data: Path, chats: list[int]) -> None:
         await engine.dispose()
 
 
-def bot_env(double: BotApiDouble, data: Path) -> dict[str, str]:
-    """The environment the e2e tests give `careerbot run` (and the CLI)."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PTB_TIMEDELTA": "true",
-            "TELEGRAM_BOT_TOKEN": double.token, "TELEGRAM_API_BASE_URL": double.api_root,
-            "CAREERBOT_FAQ_DIR": str(ROOT / "faq"), "CAREERBOT_ADMIN_IDS": str(ADMIN),
-            "CAREERBOT_DATA_DIR": str(data)}
-
-
-def start_bot(double: BotApiDouble, data: Path) -> subprocess.Popen[str]:
-    """`careerbot run`, returned once it polls for updates."""
-    mark = len(double.calls)
-    log = (data / "bot.log").open("a")
-    process = subprocess.Popen([str(CAREERBOT), "run"], env=bot_env(double, data), cwd=data,
-                               stdout=log, stderr=subprocess.STDOUT, text=True)
-    log.close()
-    try:
-        double.wait_for(lambda c: c.method == "getUpdates", timeout=30, since=mark)
-    except AssertionError:
-        stop_bot(process)
-        raise
-    return process
-
-
-def stop_bot(process: subprocess.Popen[str]) -> None:
-    """SIGINT, then SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def bot_env(data: Path) -> dict[str, str]:
+    """Settings beside the double's: the data directory and an organiser."""
+    return {"CAREERBOT_DATA_DIR": str(data), "CAREERBOT_ADMIN_IDS": "42"}
 
 
 # --- the candidate --------------------------------------------------------------------------------
@@ -344,7 +314,7 @@ def main() -> int:
               f"({setup['double']:.2f} s)", flush=True)
 
         started = time.monotonic()
-        bot = start_bot(double, data)
+        bot = start_bot(double, ROOT / "faq", data, bot_env(data)).process
         setup["bot"] = time.monotonic() - started
         try:
             # Idle baseline, one question per candidate, one at a time (also warms the bot up).
@@ -358,7 +328,8 @@ def main() -> int:
             candidate = Candidate(double, questions[:-len(CANDIDATES)])
             queued = time.monotonic()
             cli = subprocess.run([str(CAREERBOT), "broadcast", "--text", text],
-                                 env=bot_env(double, data), cwd=data, capture_output=True,
+                                 env=bot_environment(double, ROOT / "faq", bot_env(data)),
+                                 cwd=data, capture_output=True,
                                  text=True, check=False)
             setup["cli"] = time.monotonic() - queued
             if cli.returncode != 0:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from careerbot.storage import subscribers
 from careerbot.storage.database import default_url, migrate, open_engine, sessions
 from tests.botapi.server import BotApiDouble, Call
 from tests.conftest import REPO
+from tests.telegram_harness import start_bot, stop_bot
 
 ADMIN = 42
 _users = itertools.count(5000)
@@ -34,26 +34,13 @@ def new_user() -> int:
 
 @contextmanager
 def bot_process(double: BotApiDouble, data: Path) -> Iterator[subprocess.Popen[str]]:
-    """`careerbot run` with a database under `data`, stopped (politely) at the end."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PTB_TIMEDELTA": "true",
-           "TELEGRAM_BOT_TOKEN": double.token, "TELEGRAM_API_BASE_URL": double.api_root,
-           "CAREERBOT_FAQ_DIR": str(REPO / "faq"), "CAREERBOT_ADMIN_IDS": str(ADMIN),
-           "CAREERBOT_DATA_DIR": str(data)}
-    mark = len(double.calls)
-    log = (data / "bot.log").open("a")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "careerbot"), "run"], env=env,
-                               cwd=data, stdout=log, stderr=subprocess.STDOUT, text=True)
+    """`careerbot run` with organiser ADMIN and its database under `data`."""
+    env = {"CAREERBOT_ADMIN_IDS": str(ADMIN), "CAREERBOT_DATA_DIR": str(data)}
+    bot = start_bot(double, REPO / "faq", data, env)
     try:
-        double.wait_for(lambda c: c.method == "getUpdates", timeout=20, since=mark)
-        yield process
+        yield bot.process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
+        stop_bot(bot.process)
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,9 @@ def double() -> Iterator[BotApiDouble]:
 def bot(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`careerbot run` on the shipped FAQ, pointed at the double; yields its log file."""
     with running_bot(double, REPO / "faq", tmp_path_factory.mktemp("bot"),
-                     {"CAREERBOT_ADMIN_CHAT_ID": str(ADMIN_CHAT)}) as log:
-        yield log
-    logs = log.read_text()
+                     {"CAREERBOT_ADMIN_CHAT_ID": str(ADMIN_CHAT)}) as running:
+        yield running.log
+    logs = running.log.read_text()
     for said in SECRETS:
         assert said not in logs, f"a user's message reached the logs: {said!r}"
 

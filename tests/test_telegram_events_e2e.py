@@ -51,8 +51,8 @@ def bot(double: BotApiDouble, data: Path) -> Iterator[Path]:
     """The bot on the mini FAQ, whose 2030 evening is still to come, with reminders on."""
     subscribe(data / "data", double)
     with running_bot(double, FIXTURES / "faq", data,
-                     {"CAREERBOT_REMINDER_HOURS": AHEAD}) as log:
-        yield log
+                     {"CAREERBOT_REMINDER_HOURS": AHEAD}) as running:
+        yield running.log
     double.assert_no_violations()
 
 
