@@ -151,6 +151,10 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("parcours", "Le parcours : je m'inspire, je découvre, je postule",
      "The route: inspire, discover, apply"),
     ("evenements", "Les prochains événements FP21", "Upcoming FP21 events"),
+    ("abonner", "Recevoir les annonces FP21", "Get FP21 announcements"),
+    ("mesabonnements", "Mes abonnements", "My subscriptions"),
+    ("desabonner", "Ne plus recevoir d'annonces", "Stop announcements"),
+    ("oublier", "Effacer mes données", "Erase my data"),
     ("aide", "Comment m'utiliser", "How to use me"),
     ("help", "Comment m'utiliser (English)", "How to use me"),
 )

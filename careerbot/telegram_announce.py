@@ -209,7 +209,7 @@ def flow_text(user_data: dict[Any, Any], message: Message) -> Reply | None:
     flow = user_data.get(FLOW)
     if not flow or flow.get("step") not in ("text", "when"):
         return None
-    if message.text and message.text.strip().lower() in ("/annuler", "annuler"):
+    if message.text and message.text.strip().lower() == "annuler":
         user_data.pop(FLOW, None)
         return Reply(ui.ADMIN["cancelled"])
     if flow["step"] == "text":

@@ -198,13 +198,14 @@ async def text(update: Update, context: CareerContext) -> None:
         return
     services = context.services
     lang = language(update)
-    verdict = services.throttle.check(user.id)
+    announcing = services.announcing
+    organiser = announcing is not None and is_admin(update, announcing)
+    verdict = "ok" if organiser else services.throttle.check(user.id)  # organisers are trusted
     if verdict != "ok":
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
         return
-    announcing = services.announcing
-    if (announcing and context.user_data is not None and is_admin(update, announcing)
+    if (announcing and organiser and context.user_data is not None
             and await continue_announcement(update, context, announcing, message)):
         return
     question = addressed_text(message, context.bot.username)[:MAX_QUESTION]
@@ -269,7 +270,7 @@ class AddressedInGroup(filters.MessageFilter):
 
 
 async def stored_command(update: Update, context: CareerContext) -> None:
-    """/abonner, /desabonner, /mesabonnements, /oublier, /annonce and /annonces."""
+    """/abonner, /desabonner, /mesabonnements, /oublier; organisers' /annonce, /annonces, /annuler."""
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -279,7 +280,7 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     if announcing is None:
         await send(update, ui.text("no_storage", lang))
         return
-    if name in ("annonce", "annonces") and not is_admin(update, announcing):
+    if name in ("annonce", "annonces", "annuler") and not is_admin(update, announcing):
         await send(update, Reply(ui.ADMIN["refused"]))
         return
     if name == "abonner":
@@ -290,6 +291,9 @@ async def stored_command(update: Update, context: CareerContext) -> None:
         await send(update, await my_subscriptions(update, announcing.db, lang))
     elif name == "oublier":
         await send(update, ui.forget_confirmation(lang))
+    elif name == "annuler" and context.user_data is not None:
+        context.user_data.pop(FLOW, None)
+        await send(update, Reply(ui.ADMIN["cancelled"]))
     elif name == "annonce" and context.user_data is not None:
         await send(update, start_flow(context.user_data, list(context.args or []), announcing.faq))
     elif name == "annonces":
@@ -505,7 +509,7 @@ def build_application(config: Config, conversation: Conversation, *,
         CommandHandler(["themes", "parcours", "evenements", "events", "aide", "help"], command,
                        filters=new_messages),
         CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
-                        "annonces"], stored_command, filters=new_messages & private),
+                        "annonces", "annuler"], stored_command, filters=new_messages & private),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,

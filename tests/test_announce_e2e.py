@@ -156,6 +156,13 @@ def test_non_admin_can_do_nothing(double: BotApiDouble, bot: object, data: Path)
     assert rows(data, "select id, state from broadcasts") == before
 
 
+def test_organiser_can_abandon_an_announcement(double: BotApiDouble, bot: object, data: Path) -> None:
+    """/annuler during /annonce abandons it; the next message is a question again."""
+    say(double, ADMIN, "/annonce")
+    assert say(double, ADMIN, "/annuler").params["text"] == "Annonce abandonnée, rien n'a été envoyé."
+    assert "PACTE" in say(double, ADMIN, "c'est quoi le PACTE ?").params["text"]
+
+
 def subscribe_directly(data: Path, double: BotApiDouble, chats: list[int]) -> None:
     """Many subscribers at once: rows written to the bot's database, chats made known to the
     double (as if each had talked to the bot).
@@ -275,6 +282,9 @@ def test_pause_and_cancel_from_the_list(double: BotApiDouble, bot: object, data:
     assert all(copies(double, c, "Plus tard") == 0 for c in chats)
 
 
+# The next tests stop the shared bot and run their own processes: keep them last.
+
+
 def test_sigkill_mid_broadcast_loses_and_doubles_nothing(double: BotApiDouble, bot: object,
                                                          data: Path, tmp_path: Path) -> None:
     """Kill -9 the bot while it sends; after a restart every subscriber has exactly one copy,
@@ -332,3 +342,4 @@ def test_event_announcement_carries_its_link_and_calendar(double: BotApiDouble, 
         press(double, chat, received.message_id, "ics:mission-quebec-2019")
         document = double.messages_to(chat)[-1].document or {}
         assert document.get("file_name") == "mission-quebec-2019.ics"
+
