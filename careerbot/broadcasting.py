@@ -132,17 +132,20 @@ class Broadcaster:
                 queue.put_nowait(chat)
             results = await asyncio.gather(*(self._worker(broadcast_id, text, event_id, queue)
                                              for _ in range(min(self.workers, len(chats)))))
-            if not all(results):
-                return  # stopped: the message is refused for everyone
-            if self.on_progress:
-                progress = await outbox.summary(self.sessions, broadcast_id)
-                if progress:
-                    await self.on_progress(progress)
+            if not all(results):  # stopped: the message is refused for everyone
+                await self._report(broadcast_id)
+                return
+            await self._report(broadcast_id)
         if await outbox.finish_if_complete(self.sessions, broadcast_id):
             log.info("broadcast %d complete", broadcast_id)
-            final = await outbox.summary(self.sessions, broadcast_id)
-            if final and self.on_progress:
-                await self.on_progress(final)
+            await self._report(broadcast_id)
+
+    async def _report(self, broadcast_id: int) -> None:
+        """Tell whoever follows the broadcast where it stands."""
+        if self.on_progress:
+            summary = await outbox.summary(self.sessions, broadcast_id)
+            if summary:
+                await self.on_progress(summary)
 
     async def _worker(self, broadcast_id: int, text: str, event_id: str | None,
                       queue: asyncio.Queue[int]) -> bool:

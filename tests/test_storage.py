@@ -127,7 +127,13 @@ def test_invalid_message_stops_the_broadcast(tmp_path: Path) -> None:
                                  for chat in range(1, 40)})
         broadcast = await outbox.create(db, "<b>oops")
         await outbox.confirm(db, broadcast)
-        await Broadcaster(db, sender, rate=1000, workers=1).run_due()
+        reports: list[outbox.Summary] = []
+
+        async def follow(summary: outbox.Summary) -> None:
+            reports.append(summary)
+
+        await Broadcaster(db, sender, rate=1000, workers=1, on_progress=follow).run_due()
+        assert reports[-1].state == outbox.STOPPED  # the organiser is told
         summary = await outbox.summary(db, broadcast)
         assert summary is not None and summary.state == outbox.STOPPED
         assert summary.error == "can't parse entities"
