@@ -183,11 +183,10 @@ class Conversation:
         self.clock = clock
         self.team_inbox = team_inbox  # an organisers' chat receives questions users send on
 
-    def language(self, text: str, preferred: Lang | None = None) -> Lang:
-        """Answer in English when the message is English, else in the user's language or French."""
-        if looks_english(text):
-            return "en"
-        return preferred if preferred in TEXTS and not text.strip() else "fr"
+    @staticmethod
+    def language(text: str) -> Lang:
+        """Answer in the message's language: English when it is English, French otherwise."""
+        return "en" if looks_english(text) else "fr"
 
     def welcome(self, lang: Lang = "fr") -> Reply:
         """The greeting with the main menu."""
@@ -202,7 +201,7 @@ class Conversation:
         if not text.strip():
             lang = lang or "fr"
             return Reply(TEXTS[lang]["empty"], self._menu(lang))
-        lang = self.language(text, lang)
+        lang = self.language(text)
         match = self.matcher.match(text)
         if match.status == "answer" and match.entry_id:
             return self.entry(match.entry_id, lang, match=match)
@@ -273,7 +272,7 @@ class Conversation:
         """The best entries to share for an inline query, with their answer in the right language."""
         if not query.strip():
             return [(e, self._answer(e, lang)) for e in self.faq.entries[:limit]]
-        lang = self.language(query, lang)
+        lang = self.language(query)
         match = self.matcher.match(query)
         if match.status in ("smalltalk", "fallback"):
             return []

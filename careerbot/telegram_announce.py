@@ -30,7 +30,6 @@ from careerbot.telegram_keyboard import keyboard
 log = logging.getLogger("careerbot.announce")
 PARIS = ZoneInfo("Europe/Paris")
 FLOW = "annonce"  # user_data key of an organiser's announcement in progress (memory only)
-EVERYONE_TOPICS: set[str] = set()
 
 
 @dataclass
