@@ -1,8 +1,15 @@
-"""Storage on a real SQLite file: migrations, subscriptions, the outbox and the delivery engine."""
+"""Storage on a real database: migrations, subscriptions, the outbox and the delivery engine.
+
+A real SQLite file by default; set CAREERBOT_TEST_DATABASE_URL (an empty PostgreSQL database the
+user may create databases with, e.g. postgresql+asyncpg://careerbot:careerbot@127.0.0.1/careerbot)
+to run the same tests on PostgreSQL, one fresh database per test.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +22,26 @@ from careerbot.storage import outbox, subscribers
 from careerbot.storage.database import current_revision, default_url, migrate, open_engine, sessions
 
 T = TypeVar("T")
+POSTGRES = os.environ.get("CAREERBOT_TEST_DATABASE_URL")
+_created: set[str] = set()
+
+
+async def database_url(place: Path) -> str:
+    """The test's database: an SQLite file in `place`, or a PostgreSQL database named after it."""
+    if not POSTGRES:
+        return default_url(place)
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = "t_" + hashlib.sha1(str(place).encode()).hexdigest()[:16]
+    if name not in _created:
+        admin = open_engine(POSTGRES).execution_options(isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            await connection.execute(text(f"CREATE DATABASE {name}"))
+        await admin.dispose()
+        _created.add(name)
+    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
@@ -23,8 +50,8 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 async def fresh(tmp_path: Path) -> Any:
-    """A migrated database file and its session factory."""
-    engine = open_engine(default_url(tmp_path))
+    """A migrated database (the same one again after a simulated restart) and its sessions."""
+    engine = open_engine(await database_url(tmp_path))
     await migrate(engine)
     return engine, sessions(engine)
 
@@ -34,7 +61,7 @@ def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
     async def scenario() -> None:
         for start in (None, "0001", "0002"):
             folder = tmp_path / (start or "empty")
-            engine = open_engine(default_url(folder))
+            engine = open_engine(await database_url(folder))
             if start:
                 await migrate(engine, start)
                 assert await current_revision(engine) == start
