@@ -44,6 +44,7 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
             problems.append(Problem(path, 1, "the file must be a mapping of fields",
                                     "start with e.g. `entries:` or `events:`"))
             continue
+        problems.extend(_schema_reference(file))
         schema_problems = validate(file)
         problems.extend(schema_problems)
         if not schema_problems:
@@ -52,6 +53,15 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
             sources.invalid_ids.update(str(raw["id"]) for raw in file.data["entries"]
                                        if isinstance(raw, dict) and "id" in raw)
     return sources, problems
+
+
+def _schema_reference(file: YamlFile) -> list[Problem]:
+    """Warn when a file does not point editors at its schema (no validation while typing)."""
+    line = f"# yaml-language-server: $schema=../careerbot/schemas/{file.kind}.schema.json"
+    if "$schema=" in file.path.read_text(encoding="utf-8").split("\n", 1)[0]:
+        return []
+    return [Problem(file.path, 1, "the file does not name its JSON Schema",
+                    f"put this first line: {line}", severity="warning")]
 
 
 def _build(file: YamlFile, sources: Sources) -> list[Problem]:

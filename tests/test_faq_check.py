@@ -114,7 +114,8 @@ def test_unknown_theme(faq_dir: Path) -> None:
     path = faq_dir / "contrats.yaml"
     edit(path, "theme: contrats", "theme: contrat")
     assert problems(faq_dir) == [
-        f"{path}:1: unknown theme 'contrat' (use one of: acces, contrats)"]
+        f"{path}:{line_of(path, 'theme: contrat')}: unknown theme 'contrat' (use one of: acces, "
+        "contrats)"]
 
 
 @pytest.mark.parametrize(("html", "error"), [
@@ -264,3 +265,12 @@ def test_clash_with_an_off_topic_pattern(faq_dir: Path) -> None:
            "'contractuel' phrasing 'travailler sans concours en cdd' is answered with 'small " \
            "talk hors-champ-prive' (make the phrasing more specific, or move it to 'small talk " \
            "hors-champ-prive' if it belongs there)" in problems(faq_dir)
+
+
+def test_file_without_schema_reference_gets_a_warning(faq_dir: Path) -> None:
+    """A file that does not name its JSON Schema is flagged with the line to add."""
+    path = faq_dir / "contrats.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    assert problems(faq_dir) == [
+        f"{path}:1: warning: the file does not name its JSON Schema (put this first line: "
+        "# yaml-language-server: $schema=../careerbot/schemas/entries.schema.json)"]
