@@ -102,8 +102,8 @@ def topic_label(topic: str, lang: Lang = "fr") -> str:
 
 def describe(topics: Iterable[str], lang: Lang = "fr") -> str:
     """Topics as a readable list."""
-    chosen = sorted(set(topics), key=lambda t: [k for k, _, _ in TOPICS].index(t)
-                    if t in [k for k, _, _ in TOPICS] else 99)
+    order = {key: index for index, (key, _, _) in enumerate(TOPICS)}
+    chosen = sorted(set(topics), key=lambda t: order.get(t, len(order)))
     if not chosen or ALL in chosen:
         return topic_label(ALL, lang).lower()
     return ", ".join(topic_label(t, lang) for t in chosen)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
-from careerbot.config import Config, ConfigError
+from careerbot.config import Config, ConfigError, storage_location
 from careerbot.config import from_env as config_from_env
 from careerbot.conversation import Conversation
 from careerbot.evaluation import CasesError, calibrate, leaked, load_cases, report, unknown_ids
@@ -245,9 +245,7 @@ def open_announcing(config: Config, faq: Faq) -> Any:
 
 def storage_sessions() -> Any:
     """Sessions on the configured database (no Telegram token needed)."""
-    env = environment()
-    return prepared_sessions(database_url(env.get("CAREERBOT_DATABASE_URL") or None,
-                                          Path(env.get("CAREERBOT_DATA_DIR") or "data")))
+    return prepared_sessions(database_url(*storage_location(environment())))
 
 
 def cmd_subscribers(args: argparse.Namespace) -> int:

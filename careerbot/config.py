@@ -52,17 +52,23 @@ def from_env(env: Mapping[str, str]) -> Config:
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path.endswith("/bot"):
         raise ConfigError(f"TELEGRAM_API_BASE_URL {root!r} must be the server root, "
                           f"e.g. {DEFAULT_API_ROOT} (the bot adds /bot<token>/<method>)")
+    database_url, data_dir = storage_location(env)
     return Config(
         token=token,
         api_root=root,
         faq_dir=Path(env.get("CAREERBOT_FAQ_DIR") or "faq"),
         admin_ids=frozenset(_ids(env.get("CAREERBOT_ADMIN_IDS", ""), "CAREERBOT_ADMIN_IDS")),
         admin_chat_id=_chat_id(env.get("CAREERBOT_ADMIN_CHAT_ID", "")),
-        database_url=env.get("CAREERBOT_DATABASE_URL") or None,
-        data_dir=Path(env.get("CAREERBOT_DATA_DIR") or "data"),
+        database_url=database_url,
+        data_dir=data_dir,
         broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0),
         reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
     )
+
+
+def storage_location(env: Mapping[str, str]) -> tuple[str | None, Path]:
+    """CAREERBOT_DATABASE_URL (None: SQLite) and CAREERBOT_DATA_DIR; no token needed for them."""
+    return env.get("CAREERBOT_DATABASE_URL") or None, Path(env.get("CAREERBOT_DATA_DIR") or "data")
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

@@ -135,7 +135,6 @@ TEXTS: dict[Lang, dict[str, str]] = {
                       "It will help improve my answers. For a personal answer, contact FP21 via "
                       "fp21.fr."),
         "team_nothing": "There is no question to send. Type it first. ✍️",
-        "team_message": "❓ Unanswered question, sent at a user's request:\n{question}",
         "not_text": ("I only read text messages. ✍️ Ask your question in a few words, or type "
                      "/themes to browse topics."),
         "slow_down": "Easy 🙂 I answer your messages one at a time: please wait a few seconds.",
@@ -279,8 +278,8 @@ class Conversation:
         ids = [i for i, _ in match.ranking if i in self.faq.by_id][:limit]
         return [(self.faq.entry(i), self._answer(self.faq.entry(i), lang)) for i in ids]
 
-    def team_message(self, question: str, lang: Lang = "fr") -> str:
-        """What the organisers' chat receives: the question only, no identity."""
+    def team_message(self, question: str) -> str:
+        """What the organisers' chat receives (in French, their language): the question only."""
         return TEXTS["fr"]["team_message"].format(question=escape(question[:3000]))
 
     def text(self, key: str, lang: Lang = "fr") -> Reply:

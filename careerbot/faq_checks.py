@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+from rapidfuzz import process
+
 from careerbot.faq import Problem
 from careerbot.faq_files import Origin, Sources
 from careerbot.normalize import content_words
@@ -70,8 +72,6 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
 
 def _unknown_entry(origin: Origin, at: tuple[str, int], owner: str, target: str,
                    known: set[str]) -> Problem:
-    from rapidfuzz import process
-
     guess = process.extractOne(target, sorted(known)) if known else None
     hint = f"did you mean {guess[0]!r}?" if guess and guess[1] >= 75 else "check the id"
     return Problem(origin.path, origin.line(*at),

@@ -185,6 +185,7 @@ class Matcher:
             (" ".join(words(pattern)), talk) for talk in faq.smalltalk if not talk.ranked
             for pattern in talk.patterns
         ]
+        self.smalltalk_patterns = [pattern for pattern, _ in self.smalltalk]
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Leading entries for a message, best first, with their fused score in [0, 1]."""
@@ -220,7 +221,7 @@ class Matcher:
         query = " ".join(words(text))
         if not query:
             return None, 0.0
-        found = process.extractOne(query, [p for p, _ in self.smalltalk], scorer=fuzz.ratio)
+        found = process.extractOne(query, self.smalltalk_patterns, scorer=fuzz.ratio)
         if found is None:
             return None, 0.0
         return self.smalltalk[found[2]][1], float(found[1])

@@ -172,6 +172,11 @@ async def send(update: Update, reply: Reply) -> None:
     await message.reply_text(reply.html, reply_markup=keyboard(reply), do_quote=in_group)
 
 
+def command_name(text: str) -> str:
+    """The command of a message: "/Themes@careerbot_bot x" -> "themes"."""
+    return text.split()[0].lstrip("/").split("@")[0].lower()
+
+
 async def start(update: Update, context: CareerContext) -> None:
     """/start, with deep links: /start <entry-id>, theme-<id> or parcours."""
     payload = context.args[0] if context.args else ""
@@ -183,7 +188,7 @@ async def command(update: Update, context: CareerContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    name = command_name(message.text)
     action = {"themes": "themes", "parcours": "r:0", "evenements": "events", "events": "events",
               "aide": "help", "help": "help"}.get(name, "menu")
     lang: Lang = "en" if name == "help" else language(update)
@@ -274,7 +279,7 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    name = command_name(message.text)
     lang = language(update)
     announcing = context.services.announcing
     if announcing is None:
