@@ -246,6 +246,8 @@ def choose_when(choice: str, now: datetime) -> datetime | None:
 async def preview(flow: dict[str, Any], announcing: Announcing) -> tuple[Reply, Reply]:
     """Create the draft; the message as recipients will see it, and the control message."""
     topics = set(flow["topics"]) - {ui.ALL}
+    if "draft" in flow:  # the organiser chose another time: the former draft is dropped
+        await outbox.change(announcing.db, flow["draft"], "cancel")
     draft = await outbox.create(announcing.db, flow["text"], topics, send_at=flow.get("send_at"),
                                 event_id=flow.get("event"))
     count = len(await subscribers.audience(announcing.db, topics))

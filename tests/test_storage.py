@@ -264,3 +264,21 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
         assert summary is not None and summary.total == 1  # only the events follower
         await engine.dispose()
     run(scenario)
+
+
+def test_choosing_another_time_replaces_the_draft(tmp_path: Path) -> None:
+    """An organiser who changes the time before confirming leaves no stray draft behind."""
+    from careerbot.faq import Faq
+    from careerbot.telegram_announce import Announcing, preview
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        announcing = Announcing(db, frozenset({1}), Faq(entries=(), themes=()))
+        flow: dict[str, Any] = {"text": "Bonjour", "topics": {"all"}}
+        await preview(flow, announcing)
+        first = flow["draft"]
+        await preview(flow, announcing)
+        states = [(s.id, s.state) for s in await outbox.recent(db)]
+        assert states == [(flow["draft"], "draft"), (first, "cancelled")]
+        await engine.dispose()
+    run(scenario)
