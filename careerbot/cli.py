@@ -19,7 +19,15 @@ from dotenv import dotenv_values
 from careerbot.config import Config, ConfigError, storage_location
 from careerbot.config import from_env as config_from_env
 from careerbot.conversation import Conversation
-from careerbot.evaluation import CasesError, calibrate, leaked, load_cases, report, unknown_ids
+from careerbot.evaluation import (
+    CasesError,
+    calibrate,
+    leaked,
+    load_cases,
+    report,
+    summarise,
+    unknown_ids,
+)
 from careerbot.evaluation import run as run_cases
 from careerbot.faq import Faq, FaqError
 from careerbot.faq_loader import check_directory, load_faq, parse_moment
@@ -70,12 +78,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Match one question and show the decision."""
     _, matcher = load(faq_dir(args.faq))
     match = matcher.match(args.question)
-    result = {"status": match.status, "id": match.entry_id or match.smalltalk_id,
-              "score": round(match.score, 3), "suggestions": list(match.suggestions)}
+    result: dict[str, Any] = {"status": match.status, "id": match.entry_id or match.smalltalk_id,
+                              "score": round(match.score, 3), "suggestions": list(match.suggestions)}
+    if match.glossary:
+        result["glossary"] = list(match.glossary)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(f"{match.status} {result['id'] or ''} (score {result['score']})".replace("  ", " "))
+        if match.glossary:
+            print(f"  glossary: {', '.join(match.glossary)}")
         for entry_id, score in match.ranking[:3]:
             print(f"  {score:.3f} {entry_id}")
     return EXIT_OK
@@ -119,6 +131,12 @@ def _print_summary(result: dict[str, Any]) -> None:
                   f"wrong {rates['direct_wrong']:.2f} resolved {rates['resolved']:.2f}")
         else:
             print(f"  {style:<12} n={rates['n_out_of_scope']:<4} answered {rates['oos_answered']:.2f}")
+    if result.get("by_topic"):
+        print("by topic (taken: wrong direct answers given with this entry):")
+        for topic, rates in result["by_topic"].items():
+            print(f"  {topic:<28} n={rates['n_in_scope']:<3} right {rates['direct_right']:.2f} "
+                  f"wrong {rates['direct_wrong']:.2f} resolved {rates['resolved']:.2f} "
+                  f"taken {rates['taken']}")
 
 
 def _cases(path: Path, faq: Faq) -> list[Any]:
@@ -143,11 +161,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         # make the bot overconfident.
         print(f"note: {len(close)} case(s) nearly copy a FAQ phrasing and are left out")
         cases = [case for case in cases if case not in close]
+    before = summarise(run_cases(cases, matcher))
     result = calibrate(faq, cases, matcher.settings, max_wrong=args.max_wrong,
                        max_oos=args.max_oos)
     chosen = result.settings.to_mapping()
-    print(yaml.safe_dump(chosen, sort_keys=False, allow_unicode=True).rstrip())
-    _print_summary(result.summary)
+    print("settings (old -> new):")
+    for name, old, new in _changes(matcher.settings.to_mapping(), chosen):
+        print(f"  {name:<28} {old} -> {new}")
+    print(f"on {args.file} (before -> after):")
+    for key in ("direct_right", "direct_wrong", "resolved", "oos_answered"):
+        print(f"  {key:<13} {before[key]:.3f} -> {result.summary[key]:.3f}")
     if args.write:
         target = directory / "matching.yaml"
         header = ("# yaml-language-server: $schema=../careerbot/schemas/matching.schema.json\n"
@@ -155,6 +178,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         target.write_text(header + yaml.safe_dump(chosen, sort_keys=False), encoding="utf-8")
         print(f"written: {target}")
     return EXIT_OK
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any],
+             prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Every setting as (dotted name, old value, new value), nested mappings flattened."""
+    rows: list[tuple[str, Any, Any]] = []
+    for name, value in new.items():
+        if isinstance(value, dict):
+            rows += _changes(old.get(name, {}), value, f"{prefix}{name}.")
+        else:
+            rows.append((prefix + name, old.get(name), value))
+    return rows
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from careerbot.calendar import event_ics, ics_filename
-from careerbot.faq import Entry, Event, Faq
+from careerbot.faq import Entry, Event, Faq, GlossaryTerm
 from careerbot.matching import Match, Matcher
 from careerbot.normalize import looks_english
 from careerbot.telegram_html import escape
@@ -81,6 +81,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "btn_next": "Étape suivante ➡️",
         "btn_ics": "📆 Ajouter à mon agenda",
         "btn_team": "📨 Transmettre ma question à l'équipe",
+        "btn_details": "📖 Plus de détails",
         "route_step": "{emoji} <b>Étape {number}/{total} : {title}</b>\n{text}",
         "team_sent": ("Merci, votre question a été transmise à l'équipe FP21, sans votre nom. ✅ "
                       "Elle servira à enrichir mes réponses. Pour une réponse personnelle, "
@@ -130,6 +131,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "btn_next": "Next step ➡️",
         "btn_ics": "📆 Add to my calendar",
         "btn_team": "📨 Send my question to the team",
+        "btn_details": "📖 More details",
         "route_step": "{emoji} <b>Step {number}/{total}: {title}</b>\n{text}",
         "team_sent": ("Thanks, your question was sent to the FP21 team, without your name. ✅ "
                       "It will help improve my answers. For a personal answer, contact FP21 via "
@@ -202,6 +204,8 @@ class Conversation:
             return Reply(TEXTS[lang]["empty"], self._menu(lang))
         lang = self.language(text)
         match = self.matcher.match(text)
+        if match.glossary:
+            return self.definition(match.glossary, lang, match)
         if match.status == "answer" and match.entry_id:
             return self.entry(match.entry_id, lang, match=match)
         if match.status == "smalltalk" and match.smalltalk_id:
@@ -287,7 +291,11 @@ class Conversation:
         return Reply(TEXTS[lang][key], self._menu(lang))
 
     def entry(self, entry_id: str, lang: Lang = "fr", *, match: Match | None = None) -> Reply:
-        """An entry's answer, its links, related entries and the next matching event."""
+        """An entry's answer, its links and the next matching event.
+
+        When the entry has details, a "Plus de détails" button comes first and the related
+        entries wait in the details message: the answer keeps to one phone screen.
+        """
         entry = self.faq.by_id.get(entry_id)
         if entry is None:
             return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
@@ -295,13 +303,47 @@ class Conversation:
         event = self._next_event(entry)
         if event is not None:
             parts.append(TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang)))
-        rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.label}", url=link.url),)
-                                          for link in entry.links]
-        rows.extend((Button(f"➡️ {self._question(self.faq.entry(r), lang)}", f"e:{r}"),)
-                    for r in entry.related if r in self.faq.by_id)
-        rows.append((Button(TEXTS[lang]["btn_back"], f"t:{entry.theme}"),
-                     Button(TEXTS[lang]["btn_menu"], "menu")))
+        rows: list[tuple[Button, ...]] = []
+        if self._details(entry, lang):
+            rows.append((Button(TEXTS[lang]["btn_details"], f"d:{entry.id}"),))
+        rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in entry.links)
+        if not self._details(entry, lang):
+            rows.extend(self._related_rows(entry, lang))
+        rows.append(self._back_row(entry, lang))
         return Reply("\n\n".join(parts), tuple(rows), match)
+
+    def details(self, entry_id: str, lang: Lang = "fr") -> Reply:
+        """The second message of an entry: the rest of the answer, then the related entries."""
+        entry = self.faq.by_id.get(entry_id)
+        if entry is None or not self._details(entry, lang):
+            return self.entry(entry_id, lang)
+        rows = (*self._related_rows(entry, lang), self._back_row(entry, lang))
+        return Reply(self._details(entry, lang), rows)
+
+    def definition(self, term_ids: tuple[str, ...], lang: Lang = "fr",
+                   match: Match | None = None) -> Reply:
+        """A glossary definition (two for an ambiguous acronym), with buttons to the full entries."""
+        terms = [t for t in self.faq.glossary if t.id in term_ids]
+        if not terms:
+            return self.themes(lang)
+        html = "\n".join(f"📘 {self._definition_text(term, lang)}" for term in terms)
+        targets = dict.fromkeys(t.entry for t in terms if t.entry in self.faq.by_id)
+        rows = tuple((Button(f"➡️ {self._question(self.faq.entry(i), lang)}", f"e:{i}"),)
+                     for i in targets if i)
+        return Reply(html, (*rows, *self._menu(lang)), match)
+
+    @staticmethod
+    def _definition_text(term: GlossaryTerm, lang: Lang) -> str:
+        return term.en if lang == "en" else term.fr
+
+    def _related_rows(self, entry: Entry, lang: Lang) -> list[tuple[Button, ...]]:
+        return [(Button(f"➡️ {self._question(self.faq.entry(r), lang)}", f"e:{r}"),)
+                for r in entry.related if r in self.faq.by_id]
+
+    @staticmethod
+    def _back_row(entry: Entry, lang: Lang) -> tuple[Button, ...]:
+        return (Button(TEXTS[lang]["btn_back"], f"t:{entry.theme}"),
+                Button(TEXTS[lang]["btn_menu"], "menu"))
 
     def themes(self, lang: Lang = "fr") -> Reply:
         """The list of themes."""
@@ -338,6 +380,8 @@ class Conversation:
         kind, _, value = action.partition(":")
         if kind == "e":
             return self.entry(value, lang)
+        if kind == "d":
+            return self.details(value, lang)
         if kind == "t":
             return self.theme(value, lang)
         if kind == "r" and value.isdigit():
@@ -360,6 +404,10 @@ class Conversation:
     @staticmethod
     def _answer(entry: Entry, lang: Lang) -> str:
         return entry.en.answer if lang == "en" and entry.en else entry.answer
+
+    @staticmethod
+    def _details(entry: Entry, lang: Lang) -> str:
+        return entry.en.details if lang == "en" and entry.en else entry.details
 
     @staticmethod
     def _question(entry: Entry, lang: Lang) -> str:

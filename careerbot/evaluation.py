@@ -6,7 +6,7 @@ A case is `{q, expect: [ids], style?}`; `expect: []` marks an out-of-scope messa
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -44,6 +44,7 @@ class Outcome:
     id: str | None
     score: float
     suggestions: tuple[str, ...]
+    glossary: tuple[str, ...] = ()
 
     @property
     def in_scope(self) -> bool:
@@ -114,7 +115,7 @@ def run(cases: Sequence[Case], matcher: Matcher) -> list[Outcome]:
 
 def _outcome(case: Case, match: Match) -> Outcome:
     return Outcome(case.q, case.expect, case.style, match.status, match.entry_id,
-                   round(match.score, 3), match.suggestions)
+                   round(match.score, 3), match.suggestions, match.glossary)
 
 
 def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -124,7 +125,29 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     for outcome in outcomes:
         by_style[outcome.style or "-"].append(outcome)
     summary["by_style"] = {style: _rates(group) for style, group in sorted(by_style.items())}
+    summary["by_topic"] = by_topic(outcomes)
     return summary
+
+
+def by_topic(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Per expected entry: its cases' rates, and how often it answered a case it does not fit.
+
+    `taken` counts wrong direct answers given with this entry (to in-scope cases of other entries
+    and to out-of-scope messages): a topic that takes many is too broad.
+    """
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        for entry_id in outcome.expect:
+            groups[entry_id].append(outcome)
+    taken: Counter[str] = Counter(
+        o.id for o in outcomes if o.status == "answer" and o.id and o.id not in o.expect)
+    topics = {}
+    for entry_id, group in sorted(groups.items()):
+        rates = _rates(group)
+        topics[entry_id] = {key: rates[key] for key in
+                            ("n_in_scope", "direct_right", "direct_wrong", "resolved")}
+        topics[entry_id]["taken"] = taken[entry_id]
+    return topics
 
 
 def _rates(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -183,6 +206,8 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
     rankings = [matcher.rank(c.q) for c in cases]
     lengths = [len(content_words(c.q)) for c in cases]
     talks = [matcher.smalltalk_match(c.q)[1] for c in cases]
+    # Definition requests are decided by the glossary whatever the thresholds.
+    defined = [matcher.glossary_match(c.q) for c in cases]
     model = Confidence()
     features = np.array([model.features(r, n) for r, n in zip(rankings, lengths, strict=True)])
     labels = np.array([float(_top_is_right(r, c)) for r, c in zip(rankings, cases, strict=True)])
@@ -191,9 +216,12 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
                             relative_margin=coefficients[2], length=coefficients[3])
     probabilities = [confidence.probability(r, n) for r, n in zip(rankings, lengths, strict=True)]
 
+    def outcomes(settings: Settings) -> list[Outcome]:
+        return [_outcome(c, g or decide(r, p, t, settings))
+                for c, r, p, t, g in zip(cases, rankings, probabilities, talks, defined, strict=True)]
+
     def rates(settings: Settings) -> dict[str, Any]:
-        return _rates([_outcome(c, decide(r, p, t, settings))
-                       for c, r, p, t in zip(cases, rankings, probabilities, talks, strict=True)])
+        return _rates(outcomes(settings))
 
     settings = replace(base, weights=best_weights, confidence=confidence, answer_min=1.0)
     best_share = -1.0
@@ -210,11 +238,10 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
     chosen = settings
     for suggest_min in _steps(0.01, settings.answer_min, 0.01):
         candidate = replace(settings, suggest_min=suggest_min)
-        outcomes = [_outcome(c, decide(r, p, t, candidate))
-                    for c, r, p, t in zip(cases, rankings, probabilities, talks, strict=True)]
-        outside = [o for o in outcomes if not o.in_scope]
+        decided = outcomes(candidate)
+        outside = [o for o in decided if not o.in_scope]
         noise = sum(o.status == "suggest" for o in outside) / max(1, len(outside))
-        value = _rates(outcomes)["resolved"] - 0.1 * noise
+        value = _rates(decided)["resolved"] - 0.1 * noise
         if value > best_value:
             best_value, chosen = value, candidate
     return Calibration(chosen, summarise(run(cases, Matcher(faq, chosen))))

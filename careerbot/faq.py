@@ -27,6 +27,7 @@ class Translation:
     question: str
     alternatives: tuple[str, ...]
     answer: str
+    details: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Entry:
     reviewed: date
     keywords: tuple[str, ...] = ()
     en: Translation | None = None
+    details: str = ""  # the rest of the answer, behind a "Plus de détails" button
 
     def phrasings(self) -> tuple[str, ...]:
         """Every way of asking this entry: question, alternatives and the English ones."""
@@ -93,6 +95,22 @@ class SmallTalk:
 
 
 @dataclass(frozen=True, slots=True)
+class GlossaryTerm:
+    """An acronym or a term of jargon, defined in one line, with the entry that says more."""
+
+    id: str
+    term: str
+    fr: str
+    en: str
+    aliases: tuple[str, ...] = ()
+    entry: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        """Every way of writing the term."""
+        return (self.term, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
 class RouteStep:
     """A step of the guided route (/parcours): a short text, entries to read, official sites."""
 
@@ -115,6 +133,7 @@ class Faq:
     events: tuple[Event, ...] = ()
     smalltalk: tuple[SmallTalk, ...] = ()
     route: tuple[RouteStep, ...] = ()
+    glossary: tuple[GlossaryTerm, ...] = ()
     matching: dict[str, Any] = field(default_factory=dict, compare=False)  # faq/matching.yaml
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 

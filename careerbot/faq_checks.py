@@ -6,19 +6,25 @@ maintainer would want to read their output. Clashes need the matcher and live in
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from rapidfuzz import process
 
 from careerbot.faq import Problem
 from careerbot.faq_files import Origin, Sources
+from careerbot.glossary import key as glossary_key
 from careerbot.normalize import content_words
-from careerbot.telegram_html import MESSAGE_LIMIT, check_html
+from careerbot.telegram_html import check_html, visible_text
 
-PHONE_LIMIT = 1000  # visible characters: beyond this an answer no longer fits a phone screen
-ANSWER_LIMIT = MESSAGE_LIMIT - 400  # room for the links line and event footer under an answer
+# Visible characters (what Telegram shows once the HTML is parsed): (warning above, error above).
+# 450 characters and 3 bullets fill one phone screen with the buttons; details get a second screen.
+LENGTHS = {"answer": (450, 600), "details": (600, 800)}
+MAX_BULLETS = 3
 REVIEW_AGE = timedelta(days=365)
 MIN_PHRASINGS = 5
 
@@ -28,18 +34,31 @@ Rule = Callable[[Sources, date], Iterator[Problem]]
 
 
 def check_duplicate_ids(sources: Sources, today: date) -> Iterator[Problem]:
-    """Ids must be unique: each duplicate names both places."""
+    """Ids must be unique: each duplicate is reported at the copy just added, naming the other."""
     for kind, records in (("entry", sources.entries), ("theme", sources.themes),
-                          ("event", sources.events), ("small talk", sources.smalltalk)):
+                          ("event", sources.events), ("small talk", sources.smalltalk),
+                          ("glossary term", sources.glossary)):
         first: dict[str, Origin] = {}
         for record, origin in records:
-            if record.id in first:
-                seen = first[record.id]
-                yield Problem(origin.path, origin.line("id"),
-                              f"duplicate {kind} id {record.id!r}, already used at "
-                              f"{seen.path}:{seen.line('id')}", "rename one of them")
-            else:
+            if record.id not in first:
                 first[record.id] = origin
+                continue
+            added, kept = newer(record.id, first[record.id], origin, sources.committed)
+            yield Problem(added.path, added.line("id"),
+                          f"duplicate {kind} id {record.id!r}, already used at "
+                          f"{kept.path}:{kept.line('id')}", "rename the new one")
+
+
+def newer(record_id: str, earlier: Origin, later: Origin,
+          committed: Callable[[Path], str | None]) -> tuple[Origin, Origin]:
+    """(the copy just added, the one kept): the copy absent from the last commit, else the later."""
+    def in_commit(origin: Origin) -> bool:
+        text = committed(origin.path)
+        return text is not None and re.search(rf"\bid:\s*['\"]?{re.escape(record_id)}\b", text) is not None
+
+    if in_commit(later) and not in_commit(earlier):
+        return earlier, later
+    return later, earlier
 
 
 def check_references(sources: Sources, today: date) -> Iterator[Problem]:
@@ -47,10 +66,13 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
     if sources.unparsed:
         return  # ids in the unreadable file are unknown: reporting references would mislead
     entry_ids = {entry.id for entry, _ in sources.entries} | sources.invalid_ids
+    # A copied entry whose id is a duplicate lists "itself": the duplicate says it already.
+    counts = Counter(entry.id for entry, _ in sources.entries)
+    duplicated = {entry_id for entry_id, count in counts.items() if count > 1}
     theme_ids = {theme.id for theme, _ in sources.themes}
     for entry, origin in sources.entries:
         for index, target in enumerate(entry.related):
-            if target == entry.id:
+            if target == entry.id and entry.id not in duplicated:
                 yield Problem(origin.path, origin.line("related", index),
                               f"entry {entry.id!r} lists itself in related", "remove it")
             elif target not in entry_ids:
@@ -63,6 +85,9 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
         for index, target in enumerate(step.entries):
             if target not in entry_ids:
                 yield _unknown_entry(origin, ("entries", index), step.id, target, entry_ids)
+    for term, origin in sources.glossary:
+        if term.entry and term.entry not in entry_ids:
+            yield _unknown_entry(origin, ("entry",), term.id, term.entry, entry_ids)
     if sources.themes:
         for path, (theme, origin) in sources.theme_of_file.items():
             if theme not in theme_ids:
@@ -70,7 +95,7 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
                               "use one of: " + ", ".join(sorted(theme_ids)))
 
 
-def _unknown_entry(origin: Origin, at: tuple[str, int], owner: str, target: str,
+def _unknown_entry(origin: Origin, at: tuple[str | int, ...], owner: str, target: str,
                    known: set[str]) -> Problem:
     guess = process.extractOne(target, sorted(known)) if known else None
     hint = f"did you mean {guess[0]!r}?" if guess and guess[1] >= 75 else "check the id"
@@ -79,27 +104,45 @@ def _unknown_entry(origin: Origin, at: tuple[str, int], owner: str, target: str,
 
 
 def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
-    """Answers must be HTML Telegram accepts and fit a message; long ones get a warning."""
+    """Answers must be HTML Telegram accepts and fit a phone screen; details stay short too."""
     for entry, origin in sources.entries:
-        answers = [("answer", entry.answer)]
+        texts: list[tuple[str, tuple[str, ...], str]] = [
+            ("answer", ("answer",), entry.answer), ("details", ("details",), entry.details)]
         if entry.en:
-            answers.append(("en", entry.en.answer))
-        for field_name, text in answers:
-            line = origin.line(field_name, "answer") if field_name == "en" else origin.line("answer")
+            texts += [("answer", ("en", "answer"), entry.en.answer),
+                      ("details", ("en", "details"), entry.en.details)]
+        for kind, at, text in texts:
+            if not text:
+                continue
+            line = origin.line(*at)
             report = check_html(text)
-            for error in report.errors:
-                yield Problem(origin.path, line, f"entry {entry.id!r}: answer HTML: {error}",
-                              HTML_HINT)
-            if report.visible_length > ANSWER_LIMIT:
+            for error, text_line in zip(report.errors, report.lines, strict=True):
+                # A block text (`answer: |-`) starts on the line after its key.
+                yield Problem(origin.path, line + text_line if text_line else line,
+                              f"entry {entry.id!r}: {kind} HTML: {error}", HTML_HINT)
+            target, limit = LENGTHS[kind]
+            if report.visible_length > limit:
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: answer is {report.visible_length} characters, "
-                              f"too long for one Telegram message", f"cut it under {ANSWER_LIMIT}")
-            elif report.visible_length > PHONE_LIMIT:
+                              f"entry {entry.id!r}: {kind} is {report.visible_length} characters, "
+                              f"more than {limit}", _length_hint(kind, target))
+            elif report.visible_length > target:
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: answer is {report.visible_length} characters, "
-                              "long to read on a phone",
-                              f"keep the essential under {PHONE_LIMIT} and link to the rest",
-                              severity="warning")
+                              f"entry {entry.id!r}: {kind} is {report.visible_length} characters, "
+                              f"more than {target}: long to read on a phone",
+                              _length_hint(kind, target), severity="warning")
+            bullets = sum(line.lstrip().startswith("•") for line in text.splitlines())
+            if kind == "answer" and bullets > MAX_BULLETS:
+                yield Problem(origin.path, line,
+                              f"entry {entry.id!r}: answer has {bullets} bullets",
+                              f"keep the essential in {MAX_BULLETS} bullets and move the rest to "
+                              "`details`", severity="warning")
+
+
+def _length_hint(kind: str, target: int) -> str:
+    if kind == "answer":
+        return (f"keep the essential under {target} characters and move the rest to `details` "
+                "(shown behind a « Plus de détails » button)")
+    return f"keep the details under {target} characters; link to the official page for the rest"
 
 
 def check_smalltalk_replies(sources: Sources, today: date) -> Iterator[Problem]:
@@ -115,6 +158,61 @@ def check_smalltalk_replies(sources: Sources, today: date) -> Iterator[Problem]:
             for error in check_html(text).errors:
                 yield Problem(origin.path, origin.line(field_name),
                               f"route step {step.id!r}: HTML: {error}", HTML_HINT)
+    for term, origin in sources.glossary:
+        for field_name, text in (("fr", term.fr), ("en", term.en)):
+            for error in check_html(text).errors:
+                yield Problem(origin.path, origin.line(field_name),
+                              f"glossary term {term.id!r}: HTML: {error}", HTML_HINT)
+
+
+# Capitalised words of two letters or more with at least two capitals: CAPES, DGFiP, RQTH.
+ACRONYM = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*\b")
+# Acronyms everyone reads without a thought.
+NEEDS_NO_EXPLANATION = frozenset({"FP21", "CV", "QCM", "SMIC"})
+
+
+def check_jargon(sources: Sources, today: date) -> Iterator[Problem]:
+    """Every acronym an answer uses is explained there, or in the glossary when unambiguous.
+
+    An acronym is explained in the text by "RQTH (reconnaissance ...)" or "... (RQTH)". The answer
+    is read before the details, so an explanation in the answer also serves the details.
+    """
+    meanings: dict[str, int] = {}
+    for term, _ in sources.glossary:
+        for name in dict.fromkeys(glossary_key(n) for n in term.names()):
+            meanings[name] = meanings.get(name, 0) + 1
+    for entry, origin in sources.entries:
+        texts: list[tuple[str, tuple[str, ...], str, str]] = [
+                 ("answer", ("answer",), entry.answer, ""),
+                 ("details", ("details",), entry.details, entry.answer)]
+        if entry.en:
+            texts += [("answer", ("en", "answer"), entry.en.answer, ""),
+                      ("details", ("en", "details"), entry.en.details, entry.en.answer)]
+        reported: set[str] = set()
+        for kind, at, text, before in texts:
+            visible = visible_text(text)
+            explained = visible_text(before) + "\n" + visible
+            for found in dict.fromkeys(ACRONYM.findall(visible)):
+                acronym = found[:-1] if found.endswith("s") and found[:-1].isupper() else found
+                if acronym in NEEDS_NO_EXPLANATION or acronym in reported:
+                    continue
+                if _explained(acronym, explained):
+                    continue
+                known = meanings.get(glossary_key(acronym), 0)
+                if known == 1:
+                    continue
+                reported.add(acronym)
+                why = ("has several meanings in the glossary" if known > 1
+                       else "is explained neither in the answer nor in faq/glossary.yaml")
+                yield Problem(origin.path, origin.line(*at),
+                              f"entry {entry.id!r}: {kind} uses {acronym!r}, which {why}",
+                              f"write what it means at first use, e.g. « {acronym} (…) », "
+                              "or add it to faq/glossary.yaml")
+
+
+def _explained(acronym: str, text: str) -> bool:
+    escaped = re.escape(acronym)
+    return re.search(rf"\b{escaped}\s*\(|\([^()]*\b{escaped}\b[^()]*\)", text) is not None
 
 
 def url_problem(url: str) -> str | None:
@@ -200,6 +298,7 @@ RULES: tuple[Rule, ...] = (
     check_duplicate_ids,
     check_references,
     check_answers,
+    check_jargon,
     check_smalltalk_replies,
     check_urls,
     check_reviews,

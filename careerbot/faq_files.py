@@ -6,7 +6,8 @@ Every problem is reported with its file and line, so a maintainer can go straigh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -17,7 +18,7 @@ import jsonschema
 import yaml
 from rapidfuzz import process
 
-from careerbot.faq import Entry, Event, Problem, RouteStep, SmallTalk, Theme
+from careerbot.faq import Entry, Event, GlossaryTerm, Problem, RouteStep, SmallTalk, Theme
 
 Path_ = tuple[str | int, ...]
 
@@ -27,6 +28,7 @@ SPECIAL_FILES = {
     "smalltalk.yaml": "smalltalk",
     "parcours.yaml": "parcours",
     "matching.yaml": "matching",
+    "glossary.yaml": "glossary",
 }
 
 
@@ -40,12 +42,26 @@ class Sources:
     events: list[tuple[Event, Origin]] = field(default_factory=list)
     smalltalk: list[tuple[SmallTalk, Origin]] = field(default_factory=list)
     route: list[tuple[RouteStep, Origin]] = field(default_factory=list)
+    glossary: list[tuple[GlossaryTerm, Origin]] = field(default_factory=list)
     matching: dict[str, Any] = field(default_factory=dict)
     theme_of_file: dict[Path, tuple[str, Origin]] = field(default_factory=dict)
     # Ids seen in files that failed validation, and whether some file could not be parsed at all:
     # references to those ids are not reported, so one broken file does not cascade.
     invalid_ids: set[str] = field(default_factory=set)
     unparsed: bool = False
+    # A file as it was in the last git commit (None: new, or not in git): tells a maintainer's
+    # new entry from the ones already there.
+    committed: Callable[[Path], str | None] = field(default=lambda path: committed_text(path))
+
+
+def committed_text(path: Path) -> str | None:
+    """The text of a file in git's HEAD, or None when it is not committed (or git is absent)."""
+    try:
+        found = subprocess.run(["git", "show", f"HEAD:./{path.name}"], cwd=path.parent,
+                               capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout if found.returncode == 0 else None
 
 
 class _Loader(yaml.SafeLoader):
@@ -136,7 +152,19 @@ def _index_lines(path: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]
             yield from _index_lines(path, value_node, (*at, key), lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
+            if _merged(item):
+                yield Problem(path, item.start_mark.line + 1,
+                              f"the list item {item.value!r} spans lines "
+                              f"{item.start_mark.line + 1}-{item.end_mark.line + 1}: a line "
+                              "indented deeper than the others was merged into the one above",
+                              "put each '- ' at the same indentation as the others")
             yield from _index_lines(path, item, (*at, index), lines)
+
+
+def _merged(node: yaml.Node) -> bool:
+    """A plain (unquoted) list item written over several lines: YAML joined them into one."""
+    return (isinstance(node, yaml.ScalarNode) and node.style is None
+            and node.end_mark.line > node.start_mark.line)
 
 
 @cache
@@ -165,7 +193,8 @@ def _where(error: jsonschema.ValidationError, file: YamlFile) -> str:
     at = tuple(error.absolute_path)
     if len(at) >= 2 and isinstance(at[1], int):
         record = file.data[at[0]][at[1]]
-        label = {"entries": "entry", "themes": "theme", "events": "event"}.get(str(at[0]), "item")
+        label = {"entries": "entry", "themes": "theme", "events": "event",
+                 "glossary": "term"}.get(str(at[0]), "item")
         name = record.get("id") if isinstance(record, dict) else None
         prefix = f"{label} {name!r}" if name else f"{label} #{at[1] + 1}"
         field_path = ".".join(str(p) for p in at[2:])

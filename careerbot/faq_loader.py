@@ -12,6 +12,7 @@ from careerbot.faq import (
     Event,
     Faq,
     FaqError,
+    GlossaryTerm,
     Link,
     Problem,
     RouteStep,
@@ -99,6 +100,11 @@ def _build(file: YamlFile, sources: Sources) -> list[Problem]:
                              tuple(Link(link["label"], link["url"]) for link in raw["links"]),
                              raw.get("en_title"), raw.get("en_text"))
             sources.route.append((step, file.origin("parcours", index)))
+    elif file.kind == "glossary":
+        for index, raw in enumerate(data["glossary"]):
+            term = GlossaryTerm(raw["id"], raw["term"], raw["fr"].strip(), raw["en"].strip(),
+                                tuple(raw.get("aliases", ())), raw.get("entry"))
+            sources.glossary.append((term, file.origin("glossary", index)))
     elif file.kind == "matching":
         sources.matching = dict(data)
     return problems
@@ -112,12 +118,14 @@ def _entry(raw: dict[str, Any], theme: str) -> Entry:
         question=raw["question"].strip(),
         alternatives=tuple(a.strip() for a in raw["alternatives"]),
         answer=raw["answer"].strip(),
+        details=raw.get("details", "").strip(),
         links=tuple(Link(link["label"], link["url"]) for link in raw["links"]),
         related=tuple(raw["related"]),
         tags=tuple(raw["tags"]),
         reviewed=date.fromisoformat(raw["reviewed"]),
         keywords=tuple(raw.get("keywords", ())),
-        en=Translation(en["question"], tuple(en.get("alternatives", ())), en["answer"].strip())
+        en=Translation(en["question"], tuple(en.get("alternatives", ())), en["answer"].strip(),
+                       en.get("details", "").strip())
         if en else None,
     )
 
@@ -146,6 +154,7 @@ def assemble(sources: Sources) -> Faq:
         events=tuple(event for event, _ in sources.events),
         smalltalk=tuple(talk for talk, _ in sources.smalltalk),
         route=tuple(step for step, _ in sources.route),
+        glossary=tuple(term for term, _ in sources.glossary),
         matching=sources.matching,
     )
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from careerbot.faq import Faq, SmallTalk
+from careerbot.glossary import Glossary
 from careerbot.normalize import char_ngrams, content_words, stems, words
 
 Status = Literal["answer", "suggest", "smalltalk", "fallback"]
@@ -118,6 +119,8 @@ class Match:
     """The decision for one message, with the evidence behind it.
 
     `score` is the confidence that the best entry is right (0-1), or the small-talk closeness.
+    A definition request ("c'est quoi le CAPES") is an answer with the entry its glossary term
+    links to, or small talk when the term has no entry.
     """
 
     status: Status
@@ -126,6 +129,7 @@ class Match:
     suggestions: tuple[str, ...] = ()
     smalltalk_id: str | None = None
     ranking: tuple[tuple[str, float], ...] = ()
+    glossary: tuple[str, ...] = ()  # ids of the glossary terms a definition request asks about
 
 
 class Bm25:
@@ -186,6 +190,7 @@ class Matcher:
             for pattern in talk.patterns
         ]
         self.smalltalk_patterns = [pattern for pattern, _ in self.smalltalk]
+        self.glossary = Glossary(faq.glossary)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Leading entries for a message, best first, with their fused score in [0, 1]."""
@@ -226,8 +231,22 @@ class Matcher:
             return None, 0.0
         return self.smalltalk[found[2]][1], float(found[1])
 
+    def glossary_match(self, text: str) -> Match | None:
+        """The decision for a definition request, or None if the message is not one."""
+        terms = self.glossary.lookup(text)
+        if not terms:
+            return None
+        ids = tuple(term.id for term in terms)
+        entry_id = next((term.entry for term in terms if term.entry in self.faq.by_id), None)
+        if entry_id is None:
+            return Match("smalltalk", None, 1.0, glossary=ids)
+        return Match("answer", entry_id, 1.0, glossary=ids)
+
     def match(self, text: str) -> Match:
         """Decide what to do with a message."""
+        defined = self.glossary_match(text)
+        if defined is not None:
+            return defined
         ranking = self.rank(text)
         talk, closeness = self.smalltalk_match(text)
         confidence = self.settings.confidence.probability(ranking, len(content_words(text)))

@@ -358,6 +358,13 @@ async def follow(update: Update, context: CareerContext, action: str,
             await message.reply_document(document=content, filename=name)
         return None
     reply = services.conversation.act(action, lang)
+    if action.startswith("d:"):
+        # Details come as a second message under the answer, which loses its button: the answer
+        # stays on screen and a second tap has nothing left to repeat.
+        await send(update, reply)
+        if isinstance(message, Message):
+            await replace(message, Reply(message.text_html, without_rows(message, action)))
+        return None
     if not isinstance(message, Message):
         await send(update, reply)  # the message is too old to edit
     else:
@@ -375,7 +382,7 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     if kind == "fb":
         _, entry_id, vote = [*action.split(":"), "", ""][:3]
         await feedback.record_feedback(announcing.db, entry_id, vote == "1")
-        await replace(message, Reply(message.text_html, strip_feedback(message)))
+        await replace(message, Reply(message.text_html, without_rows(message, "fb:")))
         return ui.TEXTS[lang]["thanks"]
     if kind == "sub":
         await replace(message, await subscription_button(action, message, announcing.db, lang))
@@ -400,12 +407,12 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     return None
 
 
-def strip_feedback(message: Message) -> tuple[tuple[Button, ...], ...]:
-    """The message's buttons without the feedback row (the vote is in)."""
+def without_rows(message: Message, prefix: str) -> tuple[tuple[Button, ...], ...]:
+    """The message's buttons without the rows holding an action that starts with `prefix`."""
     rows = message.reply_markup.inline_keyboard if message.reply_markup else ()
     return tuple(tuple(Button(b.text, b.callback_data if isinstance(b.callback_data, str)
                               else None, b.url) for b in row)
-                 for row in rows if not any(str(b.callback_data or "").startswith("fb:")
+                 for row in rows if not any(str(b.callback_data or "").startswith(prefix)
                                             for b in row))
 
 

@@ -32,40 +32,51 @@ class HtmlReport:
 
     errors: tuple[str, ...]
     visible_length: int
+    lines: tuple[int, ...] = ()  # for each error, its line in the text (1-based; 0: the whole text)
 
 
 class _TelegramHtmlParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.errors: list[str] = []
+        self.lines: list[int] = []
         self.stack: list[str] = []
+        self.opened: list[tuple[str, int, int]] = []  # (tag, its rank among that tag, line)
+        self.counts: dict[str, int] = {}
         self.text: list[str] = []
+
+    def error(self, message: str) -> None:
+        self.error(message)
+        self.lines.append(self.getpos()[0])
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
             hint = " (use a plain line break)" if tag in {"br", "p", "div"} else ""
-            self.errors.append(f"tag <{tag}> is not supported by Telegram{hint}")
+            self.error(f"tag <{tag}> is not supported by Telegram{hint}")
             return
         for name, value in attrs:
             if name not in ALLOWED_TAGS[tag]:
-                self.errors.append(f"attribute {name!r} is not allowed on <{tag}>")
+                self.error(f"attribute {name!r} is not allowed on <{tag}>")
             elif tag == "span" and value != "tg-spoiler":
-                self.errors.append('<span> needs class="tg-spoiler"')
+                self.error('<span> needs class="tg-spoiler"')
         if tag == "a" and not dict(attrs).get("href"):
-            self.errors.append("<a> needs an href")
+            self.error("<a> needs an href")
         self.stack.append(tag)
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        self.opened.append((tag, self.counts[tag], self.getpos()[0]))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.errors.append(f"self-closing <{tag}/> is not supported by Telegram")
+        self.error(f"self-closing <{tag}/> is not supported by Telegram")
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in ALLOWED_TAGS:
-            self.errors.append(f"tag </{tag}> is not supported by Telegram")
+            self.error(f"tag </{tag}> is not supported by Telegram")
         elif not self.stack or self.stack[-1] != tag:
             expected = f"</{self.stack[-1]}>" if self.stack else "no closing tag"
-            self.errors.append(f"</{tag}> does not match the open tags (expected {expected})")
+            self.error(f"</{tag}> does not match the open tags (expected {expected})")
         else:
             self.stack.pop()
+            self.opened.pop()
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -76,14 +87,22 @@ def check_html(text: str) -> HtmlReport:
     parser = _TelegramHtmlParser()
     parser.feed(text)
     parser.close()
-    errors = list(parser.errors)
-    errors.extend(f"<{tag}> is never closed" for tag in parser.stack)
-    if _BARE_AMPERSAND.search(text):
-        errors.append("bare '&' (write &amp;)")
-    if _BARE_LESS_THAN.search(text):
-        errors.append("bare '<' (write &lt;)")
+    errors, lines = list(parser.errors), list(parser.lines)
+    for tag, rank, line in parser.opened:
+        errors.append(f"the {_ordinal(rank)} <{tag}> is never closed (add </{tag}>)")
+        lines.append(line)
+    for pattern, message in ((_BARE_AMPERSAND, "bare '&' (write &amp;)"),
+                             (_BARE_LESS_THAN, "bare '<' (write &lt;)")):
+        found = pattern.search(text)
+        if found:
+            errors.append(message)
+            lines.append(text.count("\n", 0, found.start()) + 1)
     visible = "".join(parser.text)
-    return HtmlReport(tuple(errors), utf16_length(visible))
+    return HtmlReport(tuple(errors), utf16_length(visible), tuple(lines))
+
+
+def _ordinal(rank: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
 
 
 def visible_text(text: str) -> str:

@@ -8,7 +8,8 @@ import sys
 
 def test_core_imports_neither_telegram_nor_a_database() -> None:
     """faq, matching, conversation, terminal and the CLI's offline commands load no telegram."""
-    code = ("import sys, careerbot.faq_loader, careerbot.matching, careerbot.conversation, "
+    code = ("import sys, careerbot.faq_loader, careerbot.matching, careerbot.glossary, "
+            "careerbot.conversation, "
             "careerbot.terminal, careerbot.evaluation, careerbot.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'telegram', 'sqlalchemy', 'sqlite3', 'httpx'}))")

@@ -182,3 +182,41 @@ def test_inline_answers(faq_dir: Path) -> None:
     assert found[0][0].id == "concours-definition"
     assert talk.inline("bonjour") == []
     assert len(talk.inline("")) == 3
+
+
+def with_details(faq_dir: Path) -> Path:
+    """The fixture FAQ where concours-definition keeps its essentials and has details (fr, en)."""
+    path = faq_dir / "acces.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    links:\n      - label: Service-Public.fr",
+                        "    details: |-\n      Écrits puis oraux, devant un <b>jury</b>.\n"
+                        "    links:\n      - label: Service-Public.fr", 1)
+    text = text.replace("      answer: The <b>concours</b> is the normal way in.",
+                        "      answer: The <b>concours</b> is the normal way in.\n"
+                        "      details: Written tests, then orals.", 1)
+    path.write_text(text, encoding="utf-8")
+    return faq_dir
+
+
+def test_answer_with_details_keeps_to_one_screen(faq_dir: Path) -> None:
+    """"Plus de détails" comes first; the related entries wait in the details message."""
+    reply = conversation(with_details(faq_dir), NOW).entry("concours-definition")
+    assert reply.buttons[0][0].label == "📖 Plus de détails"
+    assert [b.action for b in reply.actions()] == ["d:concours-definition", "t:acces", "menu"]
+    assert "Écrits puis oraux" not in reply.html
+
+
+def test_details_message_has_the_rest_and_related(faq_dir: Path) -> None:
+    """The details button shows the rest of the answer with the related entries, in the language."""
+    talk = conversation(with_details(faq_dir), NOW)
+    reply = talk.act("d:concours-definition")
+    assert reply.html == "Écrits puis oraux, devant un <b>jury</b>."
+    assert [b.action for b in reply.actions()] == ["e:contractuel", "t:acces", "menu"]
+    assert talk.act("d:concours-definition", "en").html == "Written tests, then orals."
+
+
+def test_details_of_an_entry_without_them_show_the_entry(faq_dir: Path) -> None:
+    """A stale or forged d: button falls back to the entry itself, or the themes if unknown."""
+    talk = conversation(faq_dir, NOW)
+    assert talk.act("d:contractuel").html == talk.entry("contractuel").html
+    assert talk.act("d:nope").html.startswith("Ce contenu n'existe plus")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from careerbot.evaluation import Case, leaked, load_cases, run, summarise
 from careerbot.faq import Faq
@@ -13,6 +14,14 @@ from careerbot.matching import Matcher, Settings
 from tests.conftest import REPO
 
 EVAL = REPO / "tests" / "eval"
+# The job-path topics of content-spec-v2.yaml, gated on their own: they are what candidates ask first.
+JOB_PATHS = (
+    "professeur-ecoles", "professeur-second-degre", "policier", "gendarme", "sapeur-pompier",
+    "infirmier-hopital", "aide-soignant", "metiers-mairie", "finances-publiques-douane",
+    "surveillant-penitentiaire", "militaire-armees", "justice-greffier-magistrat",
+    "metiers-numerique-etat", "fonction-publique-europeenne", "salaire-debutant",
+    "concours-sans-diplome", "reconversion-prive", "fonction-publique-quebec",
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +49,44 @@ def test_question_sets_are_big_enough(shipped: tuple[Faq, Matcher], name: str) -
     assert sum(not case.expect for case in cases) >= 60
 
 
+def figures(cases: list[Case], matcher: Matcher) -> dict[str, float]:
+    """The four gate figures of a question set."""
+    summary = summarise(run(cases, matcher))
+    return {k: summary[k] for k in ("direct_right", "resolved", "direct_wrong", "oos_answered")}
+
+
 def test_gate_on_held_out_questions(shipped: tuple[Faq, Matcher]) -> None:
-    """direct_right >= 0.75, resolved >= 0.92, direct_wrong <= 0.04, oos_answered <= 0.03."""
+    """On all of test.yaml: direct_right >= 0.80, resolved >= 0.94, direct_wrong <= 0.025,
+    oos_answered <= 0.03.
+    """
     faq, matcher = shipped
-    summary = summarise(run(usable(EVAL / "test.yaml", faq), matcher))
-    figures = {k: summary[k] for k in ("direct_right", "resolved", "direct_wrong", "oos_answered")}
-    assert summary["direct_right"] >= 0.75, figures
-    assert summary["resolved"] >= 0.92, figures
-    assert summary["direct_wrong"] <= 0.04, figures
-    assert summary["oos_answered"] <= 0.03, figures
+    found = figures(usable(EVAL / "test.yaml", faq), matcher)
+    assert found["direct_right"] >= 0.80, found
+    assert found["resolved"] >= 0.94, found
+    assert found["direct_wrong"] <= 0.025, found
+    assert found["oos_answered"] <= 0.03, found
 
 
-def test_every_content_spec_topic_is_an_entry(shipped: tuple[Faq, Matcher]) -> None:
-    """Every id of ../shared/content-spec.yaml exists in the FAQ."""
-    import yaml
+def test_gate_on_job_path_questions(shipped: tuple[Faq, Matcher]) -> None:
+    """On the job-path topics alone (content-spec-v2): direct_right >= 0.75, resolved >= 0.90,
+    direct_wrong <= 0.04.
+    """
+    faq, matcher = shipped
+    jobs = [case for case in usable(EVAL / "test.yaml", faq)
+            if set(case.expect) & set(JOB_PATHS)]
+    assert len(jobs) >= 6 * len(JOB_PATHS)
+    found = figures(jobs, matcher)
+    assert found["direct_right"] >= 0.75, found
+    assert found["resolved"] >= 0.90, found
+    assert found["direct_wrong"] <= 0.04, found
 
-    spec_path = REPO.parent / "shared" / "content-spec.yaml"
+
+@pytest.mark.parametrize("name", ["content-spec.yaml", "content-spec-v2.yaml"])
+def test_every_content_spec_topic_is_an_entry(shipped: tuple[Faq, Matcher], name: str) -> None:
+    """Every id of ../shared/content-spec*.yaml exists in the FAQ."""
+    spec_path = REPO.parent / "shared" / name
     if not spec_path.exists():
-        pytest.skip("../shared/content-spec.yaml is not beside the project")
+        pytest.skip(f"../shared/{name} is not beside the project")
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     faq, _ = shipped
     assert sorted(t["id"] for t in spec["topics"] if t["id"] not in faq.by_id) == []

@@ -187,7 +187,9 @@ def test_every_button_leads_somewhere(double: BotApiDouble, bot: object) -> None
                 frontier.append([*path, data])
     kinds = {data.split(":")[0] for data in seen}
     assert {"themes", "events", "help", "menu", "t", "e", "r"} <= kinds
-    assert sum(data.startswith("e:") for data in seen) == 38  # every entry is reachable
+    faq, _ = load_faq(REPO / "faq")
+    reached = {data.removeprefix("e:") for data in seen if data.startswith("e:")}
+    assert reached == set(faq.by_id)  # every entry is reachable
     assert double.unanswered_callback_queries == []
 
 
@@ -351,7 +353,8 @@ def test_links_command_asks_telegram_for_the_username(double: BotApiDouble, bot:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "https://t.me/careerbot_test_bot?start=parcours  Parcours" in lines
-    assert len(lines) == 1 + 6 + 38
+    faq, _ = load_faq(REPO / "faq")
+    assert len(lines) == 1 + len(faq.themes) + len(faq.entries)
 
 
 def test_every_deep_link_opens_its_content(double: BotApiDouble, bot: object) -> None:
@@ -364,3 +367,20 @@ def test_every_deep_link_opens_its_content(double: BotApiDouble, bot: object) ->
     for user, update in updates:
         text = double.wait_reply(user, update).params["text"]
         assert text != welcome
+
+
+def test_details_come_as_a_second_message(double: BotApiDouble, bot: object) -> None:
+    """"Plus de détails" sends the rest as a new message; the answer stays, without that button."""
+    faq, _ = load_faq(REPO / "faq")
+    entry = next(e for e in faq.entries if e.details)
+    user = new_user()
+    answer = ask(double, user, f"/start {entry.id}")
+    assert buttons(answer)[0].get("callback_data") == f"d:{entry.id}"
+    mark = len(double.calls)
+    press(double, user, answer.result["message_id"], f"d:{entry.id}")
+    sent = [c for c in double.calls[mark:] if c.method == "sendMessage"]
+    assert [c.params["text"] for c in sent] == [entry.details]
+    original = next(m for m in double.messages_to(user)
+                    if m.message_id == answer.result["message_id"])
+    assert f"d:{entry.id}" not in original.callback_data
+    assert original.callback_data[-2:] == [f"t:{entry.theme}", "menu"]
