@@ -57,20 +57,25 @@ def load(directory: Path) -> tuple[Faq, Matcher]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Report every problem of a FAQ directory as path:line: message (hint)."""
+    """Report every problem of a FAQ directory as path:line: message (hint), in French or English."""
     directory = Path(args.directory)
     today = date.fromisoformat(args.today) if args.today else None
+    english = args.lang == "en"
     problems = check_directory(directory, today=today)
     for problem in problems:
-        print(problem)
+        print(problem.render(args.lang))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors or (args.strict and warnings):
-        print(f"{directory}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        print(f"{directory}: {errors} error(s), {warnings} warning(s)" if english else
+              f"{directory} : {errors} erreur(s), {warnings} avertissement(s)", file=sys.stderr)
         return EXIT_PROBLEMS
     faq, _ = load_faq(directory, today=today)
-    print(f"{directory}: OK, {len(faq.entries)} entries, {len(faq.themes)} themes, "
-          f"{len(faq.events)} events, {warnings} warning(s)")
+    counts = len(faq.entries), len(faq.themes), len(faq.events)
+    print(f"{directory}: OK, {counts[0]} entries, {counts[1]} themes, {counts[2]} events, "
+          f"{warnings} warning(s)" if english else
+          f"{directory} : OK, {counts[0]} entrées, {counts[1]} thèmes, {counts[2]} événements, "
+          f"{warnings} avertissement(s)")
     return EXIT_OK
 
 
@@ -409,6 +414,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", default="faq")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
     check.add_argument("--today", help=argparse.SUPPRESS)
+    check.add_argument("--lang", choices=("fr", "en"), default="fr",
+                       help="language of the messages (default: fr)")
     ask = command("ask", cmd_ask, "Show how the bot understands one question.")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true")

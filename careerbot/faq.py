@@ -6,7 +6,7 @@ with every problem found; a broken FAQ is never half-loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -164,20 +164,35 @@ class FaqError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"the FAQ has {len(errors)} error(s):\n" + "\n".join(map(str, errors)))
+        super().__init__(f"la FAQ a {len(errors)} erreur(s) :\n" + "\n".join(map(str, errors)))
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong in a FAQ file, located and with a hint how to fix it."""
+    """One thing wrong in a FAQ file, located and with a hint how to fix it.
+
+    `message` and `hint` are in French, for the volunteers who maintain the FAQ; `message_en` and
+    `hint_en` say the same in English. `str(problem)` is the French line, `render("en")` the English.
+    """
 
     path: Path
     line: int
     message: str
     hint: str = ""
+    _: KW_ONLY
+    message_en: str
+    hint_en: str = ""
     severity: str = "error"  # "error" or "warning"
 
+    def render(self, lang: str = "fr") -> str:
+        """`path:line: message (hint)`, warnings marked, in French ("fr") or English ("en")."""
+        if lang not in ("fr", "en"):
+            raise ValueError(f"unknown language {lang!r}: use 'fr' or 'en'")
+        english = lang == "en"
+        message, hint = (self.message_en, self.hint_en) if english else (self.message, self.hint)
+        kind = "" if self.severity == "error" else "warning: " if english else "attention : "
+        hint = f" ({hint})" if hint else ""
+        return f"{self.path}:{self.line}: {kind}{message}{hint}"
+
     def __str__(self) -> str:
-        kind = "" if self.severity == "error" else "warning: "
-        hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.path}:{self.line}: {kind}{self.message}{hint}"
+        return self.render()

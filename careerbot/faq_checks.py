@@ -35,18 +35,23 @@ Rule = Callable[[Sources, date], Iterator[Problem]]
 
 def check_duplicate_ids(sources: Sources, today: date) -> Iterator[Problem]:
     """Ids must be unique: each duplicate is reported at the copy just added, naming the other."""
-    for kind, records in (("entry", sources.entries), ("theme", sources.themes),
-                          ("event", sources.events), ("small talk", sources.smalltalk),
-                          ("glossary term", sources.glossary)):
+    for kind, kind_fr, records in (
+            ("entry", "d'entrée", sources.entries), ("theme", "de thème", sources.themes),
+            ("event", "d'événement", sources.events),
+            ("small talk", "de small talk", sources.smalltalk),
+            ("glossary term", "de terme du glossaire", sources.glossary)):
         first: dict[str, Origin] = {}
         for record, origin in records:
             if record.id not in first:
                 first[record.id] = origin
                 continue
             added, kept = newer(record.id, first[record.id], origin, sources.committed)
+            where = f"{kept.path}:{kept.line('id')}"
             yield Problem(added.path, added.line("id"),
-                          f"duplicate {kind} id {record.id!r}, already used at "
-                          f"{kept.path}:{kept.line('id')}", "rename the new one")
+                          f"identifiant {kind_fr} {record.id!r} en double, déjà utilisé dans {where}",
+                          "renommez celui-ci, le plus récent",
+                          message_en=f"duplicate {kind} id {record.id!r}, already used at {where}",
+                          hint_en="rename the new one")
 
 
 def newer(record_id: str, earlier: Origin, later: Origin,
@@ -74,7 +79,10 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
         for index, target in enumerate(entry.related):
             if target == entry.id and entry.id not in duplicated:
                 yield Problem(origin.path, origin.line("related", index),
-                              f"entry {entry.id!r} lists itself in related", "remove it")
+                              f"l'entrée {entry.id!r} se cite elle-même dans 'related'",
+                              "retirez cet identifiant",
+                              message_en=f"entry {entry.id!r} lists itself in related",
+                              hint_en="remove it")
             elif target not in entry_ids:
                 yield _unknown_entry(origin, ("related", index), entry.id, target, entry_ids)
     for event, origin in sources.events:
@@ -91,16 +99,21 @@ def check_references(sources: Sources, today: date) -> Iterator[Problem]:
     if sources.themes:
         for path, (theme, origin) in sources.theme_of_file.items():
             if theme not in theme_ids:
-                yield Problem(path, origin.line(), f"unknown theme {theme!r}",
-                              "use one of: " + ", ".join(sorted(theme_ids)))
+                known = ", ".join(sorted(theme_ids))
+                yield Problem(path, origin.line(), f"thème inconnu {theme!r}",
+                              f"choisissez parmi : {known}",
+                              message_en=f"unknown theme {theme!r}", hint_en=f"use one of: {known}")
 
 
 def _unknown_entry(origin: Origin, at: tuple[str | int, ...], owner: str, target: str,
                    known: set[str]) -> Problem:
     guess = process.extractOne(target, sorted(known)) if known else None
-    hint = f"did you mean {guess[0]!r}?" if guess and guess[1] >= 75 else "check the id"
+    close = guess[0] if guess and guess[1] >= 75 else None
     return Problem(origin.path, origin.line(*at),
-                   f"{owner!r} refers to unknown entry {target!r}", hint)
+                   f"{owner!r} renvoie à l'entrée {target!r}, qui n'existe pas",
+                   f"vouliez-vous dire {close!r} ?" if close else "vérifiez l'identifiant",
+                   message_en=f"{owner!r} refers to unknown entry {target!r}",
+                   hint_en=f"did you mean {close!r}?" if close else "check the id")
 
 
 def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
@@ -115,27 +128,40 @@ def check_answers(sources: Sources, today: date) -> Iterator[Problem]:
             if not text:
                 continue
             line = origin.line(*at)
+            field_name = ".".join(at)
             report = check_html(text)
-            for error, text_line in zip(report.errors, report.lines, strict=True):
+            for error in report.problems:
                 # A block text (`answer: |-`) starts on the line after its key.
-                yield Problem(origin.path, line + text_line if text_line else line,
-                              f"entry {entry.id!r}: {kind} HTML: {error}", HTML_HINT)
+                yield Problem(origin.path, line + error.line if "\n" in text else line,
+                              f"l'entrée {entry.id!r} : dans {field_name!r}, {error.fr}",
+                              error.fix_fr,
+                              message_en=f"entry {entry.id!r}: {kind} HTML: {error.en}",
+                              hint_en=HTML_HINT)
+            length = report.visible_length
             target, limit = LENGTHS[kind]
-            if report.visible_length > limit:
+            if length > limit:
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: {kind} is {report.visible_length} characters, "
-                              f"more than {limit}", _length_hint(kind, target))
-            elif report.visible_length > target:
+                              f"l'entrée {entry.id!r} : {field_name!r} fait {length} caractères, "
+                              f"au-delà du maximum de {limit}", _length_hint_fr(kind, target),
+                              message_en=f"entry {entry.id!r}: {kind} is {length} characters, "
+                              f"more than {limit}", hint_en=_length_hint(kind, target))
+            elif length > target:
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: {kind} is {report.visible_length} characters, "
+                              f"l'entrée {entry.id!r} : {field_name!r} fait {length} caractères, "
+                              f"plus de {target} : c'est long à lire sur un téléphone",
+                              _length_hint_fr(kind, target),
+                              message_en=f"entry {entry.id!r}: {kind} is {length} characters, "
                               f"more than {target}: long to read on a phone",
-                              _length_hint(kind, target), severity="warning")
-            bullets = sum(line.lstrip().startswith("•") for line in text.splitlines())
+                              hint_en=_length_hint(kind, target), severity="warning")
+            bullets = sum(row.lstrip().startswith("•") for row in text.splitlines())
             if kind == "answer" and bullets > MAX_BULLETS:
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: answer has {bullets} bullets",
-                              f"keep the essential in {MAX_BULLETS} bullets and move the rest to "
-                              "`details`", severity="warning")
+                              f"l'entrée {entry.id!r} : {field_name!r} a {bullets} puces, plus de "
+                              f"{MAX_BULLETS}", f"gardez l'essentiel en {MAX_BULLETS} puces et "
+                              "déplacez le reste dans `details`",
+                              message_en=f"entry {entry.id!r}: answer has {bullets} bullets",
+                              hint_en=f"keep the essential in {MAX_BULLETS} bullets and move the "
+                              "rest to `details`", severity="warning")
 
 
 def _length_hint(kind: str, target: int) -> str:
@@ -145,24 +171,39 @@ def _length_hint(kind: str, target: int) -> str:
     return f"keep the details under {target} characters; link to the official page for the rest"
 
 
+def _length_hint_fr(kind: str, target: int) -> str:
+    if kind == "answer":
+        return (f"gardez l'essentiel en moins de {target} caractères et déplacez le reste dans "
+                "`details`, affiché derrière le bouton « Plus de détails »")
+    return (f"gardez les détails en moins de {target} caractères ; pour le reste, mettez un lien vers la "
+            "page officielle")
+
+
 def check_smalltalk_replies(sources: Sources, today: date) -> Iterator[Problem]:
     """Small-talk replies and route texts are sent as HTML too: Telegram must accept them."""
     for talk, origin in sources.smalltalk:
         for field_name, replies in (("replies", talk.replies), ("en_replies", talk.en_replies)):
             for index, reply in enumerate(replies):
-                for error in check_html(reply).errors:
-                    yield Problem(origin.path, origin.line(field_name, index),
-                                  f"small talk {talk.id!r}: reply HTML: {error}", HTML_HINT)
+                yield from _html_problems(origin, (field_name, index), reply,
+                                          f"le small talk {talk.id!r} : dans {field_name!r}",
+                                          f"small talk {talk.id!r}: reply HTML")
     for step, origin in sources.route:
         for field_name, text in (("text", step.text), ("en_text", step.en_text or "")):
-            for error in check_html(text).errors:
-                yield Problem(origin.path, origin.line(field_name),
-                              f"route step {step.id!r}: HTML: {error}", HTML_HINT)
+            yield from _html_problems(origin, (field_name,), text,
+                                      f"l'étape du parcours {step.id!r} : dans {field_name!r}",
+                                      f"route step {step.id!r}: HTML")
     for term, origin in sources.glossary:
         for field_name, text in (("fr", term.fr), ("en", term.en)):
-            for error in check_html(text).errors:
-                yield Problem(origin.path, origin.line(field_name),
-                              f"glossary term {term.id!r}: HTML: {error}", HTML_HINT)
+            yield from _html_problems(origin, (field_name,), text,
+                                      f"le terme du glossaire {term.id!r} : dans {field_name!r}",
+                                      f"glossary term {term.id!r}: HTML")
+
+
+def _html_problems(origin: Origin, at: tuple[str | int, ...], text: str, where: str,
+                   where_en: str) -> Iterator[Problem]:
+    for error in check_html(text).problems:
+        yield Problem(origin.path, origin.line(*at), f"{where}, {error.fr}", error.fix_fr,
+                      message_en=f"{where_en}: {error.en}", hint_en=HTML_HINT)
 
 
 # Capitalised words of two letters or more with at least two capitals: CAPES, DGFiP, RQTH.
@@ -204,9 +245,15 @@ def check_jargon(sources: Sources, today: date) -> Iterator[Problem]:
                 reported.add(acronym)
                 why = ("has several meanings in the glossary" if known > 1
                        else "is explained neither in the answer nor in faq/glossary.yaml")
+                why_fr = ("a plusieurs sens dans le glossaire" if known > 1
+                          else "n'est expliqué ni dans la réponse ni dans faq/glossary.yaml")
                 yield Problem(origin.path, origin.line(*at),
-                              f"entry {entry.id!r}: {kind} uses {acronym!r}, which {why}",
-                              f"write what it means at first use, e.g. « {acronym} (…) », "
+                              f"l'entrée {entry.id!r} : {'.'.join(at)!r} utilise le sigle "
+                              f"{acronym!r}, qui {why_fr}",
+                              f"dites ce qu'il veut dire la première fois, ex. « {acronym} (…) », "
+                              "ou ajoutez-le à faq/glossary.yaml",
+                              message_en=f"entry {entry.id!r}: {kind} uses {acronym!r}, which {why}",
+                              hint_en=f"write what it means at first use, e.g. « {acronym} (…) », "
                               "or add it to faq/glossary.yaml")
 
 
@@ -215,15 +262,15 @@ def _explained(acronym: str, text: str) -> bool:
     return re.search(rf"\b{escaped}\s*\(|\([^()]*\b{escaped}\b[^()]*\)", text) is not None
 
 
-def url_problem(url: str) -> str | None:
-    """What is wrong with a web address, or None if it looks right."""
+def url_problem(url: str) -> tuple[str, str] | None:
+    """What is wrong with a web address (in French, in English), or None if it looks right."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
-        return "must start with https://"
+        return "doit commencer par https://", "must start with https://"
     if not parts.hostname or "." not in parts.hostname or parts.hostname.endswith("."):
-        return "has no valid host name"
+        return "n'a pas de nom de domaine valide", "has no valid host name"
     if any(ch.isspace() for ch in url) or "<" in url or ">" in url or '"' in url:
-        return "contains spaces or quotes"
+        return "contient des espaces ou des guillemets", "contains spaces or quotes"
     return None
 
 
@@ -240,11 +287,16 @@ def check_urls(sources: Sources, today: date) -> Iterator[Problem]:
     for owner, url, origin, at in targets:
         problem = url_problem(url)
         if problem:
-            yield Problem(origin.path, origin.line(*at), f"{owner!r}: link {url!r} {problem}",
-                          "copy the full address from the browser")
+            yield Problem(origin.path, origin.line(*at), f"{owner!r} : le lien {url!r} {problem[0]}",
+                          "copiez l'adresse complète depuis la barre du navigateur",
+                          message_en=f"{owner!r}: link {url!r} {problem[1]}",
+                          hint_en="copy the full address from the browser")
         elif url.startswith("http://"):
-            yield Problem(origin.path, origin.line(*at), f"{owner!r}: link {url!r} is not https",
-                          "use the https:// address", severity="warning")
+            yield Problem(origin.path, origin.line(*at),
+                          f"{owner!r} : le lien {url!r} n'est pas en https",
+                          "utilisez l'adresse en https://",
+                          message_en=f"{owner!r}: link {url!r} is not https",
+                          hint_en="use the https:// address", severity="warning")
 
 
 def check_reviews(sources: Sources, today: date) -> Iterator[Problem]:
@@ -252,12 +304,17 @@ def check_reviews(sources: Sources, today: date) -> Iterator[Problem]:
     for entry, origin in sources.entries:
         if entry.reviewed > today:
             yield Problem(origin.path, origin.line("reviewed"),
-                          f"entry {entry.id!r}: reviewed date {entry.reviewed} is in the future",
-                          "write the date you checked it")
+                          f"l'entrée {entry.id!r} : le champ 'reviewed' ({entry.reviewed}) est "
+                          "dans le futur", "écrivez la date à laquelle vous l'avez vérifiée",
+                          message_en=f"entry {entry.id!r}: reviewed date {entry.reviewed} is in "
+                          "the future", hint_en="write the date you checked it")
         elif today - entry.reviewed > REVIEW_AGE:
             yield Problem(origin.path, origin.line("reviewed"),
-                          f"entry {entry.id!r}: not reviewed since {entry.reviewed}",
-                          "check the answer and its links, then update `reviewed`",
+                          f"l'entrée {entry.id!r} : pas relue depuis le {entry.reviewed}, il y a "
+                          "plus d'un an", "relisez la réponse, ouvrez ses liens, puis mettez à "
+                          "jour `reviewed`",
+                          message_en=f"entry {entry.id!r}: not reviewed since {entry.reviewed}",
+                          hint_en="check the answer and its links, then update `reviewed`",
                           severity="warning")
 
 
@@ -266,19 +323,26 @@ def check_events(sources: Sources, today: date) -> Iterator[Problem]:
     for event, origin in sources.events:
         if event.end < event.start:
             yield Problem(origin.path, origin.line("end"),
-                          f"event {event.id!r} ends before it starts",
-                          "check the day and the hour of `start` and `end`")
+                          f"l'événement {event.id!r} se termine avant de commencer",
+                          "vérifiez le jour et l'heure de `start` et de `end`",
+                          message_en=f"event {event.id!r} ends before it starts",
+                          hint_en="check the day and the hour of `start` and `end`")
 
 
 def check_phrasings(sources: Sources, today: date) -> Iterator[Problem]:
     """A phrasing must belong to one entry only; an entry needs several phrasings."""
     owner: dict[tuple[str, ...], tuple[str, Origin, int]] = {}
     for entry, origin in sources.entries:
-        if len(entry.alternatives) < MIN_PHRASINGS:
+        count = len(entry.alternatives)
+        if count < MIN_PHRASINGS:
             yield Problem(origin.path, origin.line("alternatives"),
-                          f"entry {entry.id!r} has only {len(entry.alternatives)} alternatives",
-                          "add the ways people really ask it: SMS, typos, short, long, English",
-                          severity="warning")
+                          f"l'entrée {entry.id!r} n'a que {count} formulation(s) dans "
+                          f"'alternatives' (au moins {MIN_PHRASINGS})",
+                          "ajoutez les façons dont on pose vraiment la question : SMS, fautes de "
+                          "frappe, version courte, version longue, anglais",
+                          message_en=f"entry {entry.id!r} has only {count} alternatives",
+                          hint_en="add the ways people really ask it: SMS, typos, short, long, "
+                          "English", severity="warning")
         phrasings = [("question", entry.question, 0)] + [
             ("alternatives", text, i) for i, text in enumerate(entry.alternatives)]
         for field_name, text, index in phrasings:
@@ -287,10 +351,13 @@ def check_phrasings(sources: Sources, today: date) -> Iterator[Problem]:
             line = origin.line(*at)
             if key in owner and owner[key][0] != entry.id:
                 other_id, other_origin, other_line = owner[key]
+                other = f"{other_id!r} ({other_origin.path}:{other_line})"
                 yield Problem(origin.path, line,
-                              f"entry {entry.id!r}: phrasing {text!r} is also a phrasing of "
-                              f"{other_id!r} ({other_origin.path}:{other_line})",
-                              "keep it in the entry that answers it")
+                              f"l'entrée {entry.id!r} : la formulation {text!r} est aussi une "
+                              f"formulation de {other}",
+                              "gardez-la seulement dans l'entrée qui y répond",
+                              message_en=f"entry {entry.id!r}: phrasing {text!r} is also a "
+                              f"phrasing of {other}", hint_en="keep it in the entry that answers it")
             owner.setdefault(key, (entry.id, origin, line))
 
 

@@ -6,6 +6,7 @@ Every problem is reported with its file and line, so a maintainer can go straigh
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -111,12 +112,19 @@ def file_kind(path: Path) -> str:
     return SPECIAL_FILES.get(path.name, "entries")
 
 
+YAML_HINT = "check indentation, and quote texts containing ': ' or starting with a symbol"
+YAML_HINT_FR = ("vérifiez l'indentation (des espaces, jamais de tabulation) et mettez entre "
+                "guillemets les textes qui contiennent « : » ou commencent par un symbole")
+
+
 def read_yaml(path: Path) -> tuple[YamlFile | None, list[Problem]]:
     """Parse one file; on a syntax error return the problem with PyYAML's line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(path, 1, f"cannot read the file: {error}", "save it as UTF-8")]
+        return None, [Problem(path, 1, f"impossible de lire le fichier : {error}",
+                              "enregistrez-le en UTF-8",
+                              message_en=f"cannot read the file: {error}", hint_en="save it as UTF-8")]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -125,15 +133,63 @@ def read_yaml(path: Path) -> tuple[YamlFile | None, list[Problem]]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         what = f"{error.context}, {error.problem}" if error.context else str(error.problem)
-        hint = "check indentation, and quote texts containing ': ' or starting with a symbol"
-        return None, [Problem(path, line, f"YAML syntax error: {what}", hint)]
+        started = error.context_mark.line + 1 if error.context_mark else line
+        message, hint = _yaml_error_fr(str(error.context or ""), str(error.problem or ""),
+                                       f" ligne {started}" if started != line else "")
+        return None, [Problem(path, line, f"erreur de syntaxe YAML : {message or what}", hint,
+                              message_en=f"YAML syntax error: {what}", hint_en=YAML_HINT)]
     except yaml.YAMLError as error:
-        return None, [Problem(path, 1, f"YAML error: {error}")]
+        return None, [Problem(path, 1, f"erreur YAML : {error}", YAML_HINT_FR,
+                              message_en=f"YAML error: {error}")]
     finally:
         loader.dispose()
     lines: dict[Path_, int] = {}
     problems = list(_index_lines(path, node, (), lines)) if node is not None else []
     return YamlFile(path, file_kind(path), data, lines), problems
+
+
+_QUOTE_IT = "mettez le texte entre guillemets"
+_SCANNING = {"while scanning an anchor": "&", "while scanning an alias": "*",
+             "while scanning a directive": "%"}
+
+
+def _yaml_error_fr(context: str, problem: str, started: str) -> tuple[str, str]:
+    """PyYAML's error in plain French with its usual fix: ("", general hint) when not recognised.
+
+    `started` says where what is unclosed was opened (" ligne 4"), or "" when on the error's line.
+    """
+    if "'\\t'" in problem:
+        return "une tabulation dans l'indentation", "remplacez la tabulation par des espaces"
+    if "mapping values are not allowed here" in problem:
+        return ("un « : » inattendu : un texte contient « : » sans guillemets, ou la ligne est trop "
+                "indentée", "mettez entre guillemets le texte qui contient « : », comme question: "
+                "\"Horaires : quand ?\" ; ou réalignez la ligne sur les champs voisins")
+    if "expected <block end>" in problem and "'<scalar>'" in problem:
+        return ("du texte suit des guillemets déjà refermés : une apostrophe dans un texte entre "
+                "apostrophes ?", "entourez de guillemets doubles \"…\" le texte qui contient une "
+                "apostrophe")
+    if "expected <block end>" in problem or "did not find expected" in problem:
+        return ("cette ligne n'est pas alignée sur les lignes du même niveau",
+                "réalignez son indentation avec des espaces, jamais de tabulation")
+    if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:
+        opening, closing = ("[", "]") if "']'" in problem else ("{", "}")
+        return (f"le « {opening} » ouvert{started} n'est jamais fermé",
+                f"fermez-le par « {closing} », ou {_QUOTE_IT} s'il commence par « {opening} »")
+    if "quoted scalar" in context:
+        return (f"les guillemets ouverts{started} ne sont jamais refermés",
+                "ajoutez le guillemet fermant")
+    if "could not find expected ':'" in problem:
+        return ("il manque un « : » après le nom d'un champ",
+                "écrivez `champ: valeur`, ou vérifiez l'indentation de la ligne")
+    reserved = re.search(r"found character '(.)' that cannot start any token", problem)
+    symbol = (reserved.group(1) if reserved else "*" if "undefined alias" in problem
+              else _SCANNING.get(context, ""))
+    if symbol:
+        return f"un texte commence par « {symbol} », un caractère réservé en YAML", _QUOTE_IT
+    if "another document" in problem:
+        return ("une ligne « --- » commence un second document",
+                "retirez la ligne « --- »")
+    return "", YAML_HINT_FR
 
 
 def _index_lines(path: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> Iterator[Problem]:
@@ -145,19 +201,25 @@ def _index_lines(path: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
-                yield Problem(path, line, f"field {key!r} is written twice (first on line {seen[key]})",
-                              "keep only one")
+                yield Problem(path, line, f"le champ {key!r} est écrit deux fois (la première "
+                              f"fois ligne {seen[key]})", "n'en gardez qu'un",
+                              message_en=f"field {key!r} is written twice (first on line "
+                              f"{seen[key]})", hint_en="keep only one")
             seen[key] = line
             lines[(*at, key)] = line
             yield from _index_lines(path, value_node, (*at, key), lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             if _merged(item):
-                yield Problem(path, item.start_mark.line + 1,
-                              f"the list item {item.value!r} spans lines "
-                              f"{item.start_mark.line + 1}-{item.end_mark.line + 1}: a line "
-                              "indented deeper than the others was merged into the one above",
-                              "put each '- ' at the same indentation as the others")
+                first, last = item.start_mark.line + 1, item.end_mark.line + 1
+                yield Problem(path, first,
+                              f"l'élément de liste {item.value!r} s'étend sur les lignes {first} "
+                              f"à {last} : une ligne plus indentée que les autres a été collée à "
+                              "celle du dessus", "alignez chaque « - » sur les autres",
+                              message_en=f"the list item {item.value!r} spans lines "
+                              f"{first}-{last}: a line indented deeper than the others was "
+                              "merged into the one above",
+                              hint_en="put each '- ' at the same indentation as the others")
             yield from _index_lines(path, item, (*at, index), lines)
 
 
@@ -183,8 +245,10 @@ def validate(file: YamlFile) -> list[Problem]:
     problems = []
     for error in sorted(validator.iter_errors(file.data), key=lambda e: list(map(str, e.path))):
         at = tuple(error.absolute_path)
-        message, hint = _explain(error, file)
-        problems.append(Problem(file.path, file.origin(*at).line(), message, hint))
+        message, hint = _explain_fr(error, file)
+        message_en, hint_en = _explain(error, file)
+        problems.append(Problem(file.path, file.origin(*at).line(), message, hint,
+                                message_en=message_en, hint_en=hint_en))
     return problems
 
 
@@ -203,16 +267,14 @@ def _where(error: jsonschema.ValidationError, file: YamlFile) -> str:
 
 
 def _explain(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, str]:
-    """A maintainer-friendly message and fix for one schema violation."""
+    """A maintainer-friendly message and fix for one schema violation, in English."""
     where = _where(error, file)
     validator = error.validator
     if validator == "required":
         missing = str(error.message).split("'")[1]
         return f"{where}: missing field {missing!r}", f"add `{missing}:`"
     if validator == "additionalProperties":
-        rule = error.schema if isinstance(error.schema, dict) else {}
-        allowed = sorted(rule.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        allowed, unknown = _fields(error)
         names = ", ".join(repr(u) for u in unknown)
         guess = process.extractOne(unknown[0], allowed) if unknown else None
         hint = f"did you mean {guess[0]!r}?" if guess and guess[1] >= 70 else (
@@ -237,6 +299,14 @@ def _explain(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, st
     return f"{where}: {error.message}", ""
 
 
+def _fields(error: jsonschema.ValidationError) -> tuple[list[str], list[str]]:
+    """For an unknown field: the allowed fields and the unknown ones, sorted."""
+    rule = error.schema if isinstance(error.schema, dict) else {}
+    allowed = sorted(rule.get("properties", {}))
+    unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+    return allowed, unknown
+
+
 def _type_name(expected: object) -> str:
     names = {"array": "list", "object": "mapping", "string": "text", "integer": "whole number"}
     return names.get(str(expected), str(expected))
@@ -248,3 +318,78 @@ def _type_hint(expected: object) -> str:
         "object": "write indented 'key: value' lines",
         "string": "write a text (quote it if it looks like a number or a date)",
     }.get(str(expected), "")
+
+
+_RECORDS_FR = {"entries": "l'entrée", "themes": "le thème", "events": "l'événement",
+               "glossary": "le terme", "smalltalk": "le small talk", "parcours": "l'étape"}
+_TYPES_FR = {"array": "une liste", "object": "un ensemble de champs « clé: valeur »",
+             "string": "un texte", "integer": "un nombre entier", "number": "un nombre",
+             "boolean": "true ou false"}
+_VALUES_FR = {"list": "une liste", "dict": "un ensemble de champs", "str": "un texte",
+              "int": "un nombre", "float": "un nombre", "bool": "true ou false",
+              "NoneType": "une valeur vide"}
+
+
+def _place_fr(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, str]:
+    """(the record an error is in, as "l'entrée 'pacte'" or "", the field path in it or "")."""
+    at = tuple(error.absolute_path)
+    if len(at) >= 2 and isinstance(at[1], int):
+        record = file.data[at[0]][at[1]]
+        label = _RECORDS_FR.get(str(at[0]), "l'élément")
+        name = record.get("id") if isinstance(record, dict) else None
+        owner = f"{label} {name!r}" if name else f"{label} n° {at[1] + 1}"
+        return owner, ".".join(str(p) for p in at[2:])
+    return "", ".".join(map(str, at))
+
+
+def _explain_fr(error: jsonschema.ValidationError, file: YamlFile) -> tuple[str, str]:
+    """The message and fix of one schema violation, in French."""
+    owner, field_path = _place_fr(error, file)
+    head = f"{owner} : " if owner else ""
+    inside = f" dans {field_path!r}" if field_path else ""
+    subject = f"{head}le champ {field_path!r}" if field_path else owner or "le fichier"
+    value = error.validator_value
+    validator = error.validator
+    if validator == "required":
+        missing = str(error.message).split("'")[1]
+        return f"{head}il manque le champ {missing!r}{inside}", f"ajoutez `{missing}:`"
+    if validator == "additionalProperties":
+        allowed, unknown = _fields(error)
+        names = ", ".join(repr(u) for u in unknown)
+        what = "champs inconnus" if len(unknown) > 1 else "champ inconnu"
+        guess = process.extractOne(unknown[0], allowed) if unknown else None
+        hint = f"vouliez-vous dire {guess[0]!r} ?" if guess and guess[1] >= 70 else (
+            "champs possibles : " + ", ".join(allowed))
+        return f"{head}{what} {names}{inside}", hint
+    if validator == "type":
+        expected = _TYPES_FR.get(str(value), str(value))
+        got = _VALUES_FR.get(type(error.instance).__name__, type(error.instance).__name__)
+        hint = {
+            "array": "écrivez une liste YAML : un « - élément » par ligne, ou [a, b]",
+            "object": "écrivez des lignes « clé: valeur » indentées",
+            "string": "écrivez un texte (entre guillemets s'il ressemble à un nombre ou à une date)",
+        }.get(str(value), "")
+        return f"{subject} doit être {expected}, pas {got}", hint
+    if validator == "pattern" and "a-z0-9" in str(value):
+        return (f"{subject} contient {error.instance!r}, qui n'est pas un identifiant valide",
+                "utilisez des minuscules sans accents, des chiffres et des tirets, "
+                "ex. 'concours-externe'")
+    if validator == "pattern":
+        return (f"{subject} contient {error.instance!r}, qui n'est pas une adresse web",
+                "commencez-la par https://")
+    if validator == "format":
+        kind = "une date valide" if value == "date" else f"au format {value!r}"
+        return (f"{subject} contient {error.instance!r}, qui n'est pas {kind}",
+                "écrivez AAAA-MM-JJ, ex. 2026-11-26")
+    if validator in {"minItems", "minLength"}:
+        return (f"{subject} ne doit pas être vide",
+                "remplissez-le, ou retirez le champ s'il est facultatif")
+    if validator == "maxLength":
+        return (f"{subject} est trop long ({len(str(error.instance))} caractères)",
+                f"ne dépassez pas {value} caractères")
+    if validator == "minimum":
+        return f"{subject} vaut {error.instance}, moins que {value}", f"écrivez au moins {value}"
+    if validator == "maximum":
+        return f"{subject} vaut {error.instance}, plus que {value}", f"écrivez au plus {value}"
+    return (f"{subject} : {error.message}",
+            f"comparez avec le schéma careerbot/schemas/{file.kind}.schema.json")

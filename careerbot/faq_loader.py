@@ -29,12 +29,16 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
     """Read and validate every YAML file of a FAQ directory; build records from the valid ones."""
     sources = Sources(directory)
     if not directory.is_dir():
-        return sources, [Problem(directory, 1, "FAQ directory not found",
-                                 "pass the folder holding the *.yaml files, e.g. `faq`")]
+        return sources, [Problem(directory, 1, "dossier de la FAQ introuvable",
+                                 "indiquez le dossier qui contient les fichiers *.yaml, ex. `faq`",
+                                 message_en="FAQ directory not found",
+                                 hint_en="pass the folder holding the *.yaml files, e.g. `faq`")]
     problems: list[Problem] = []
     paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not paths:
-        problems.append(Problem(directory, 1, "no *.yaml file in the FAQ directory"))
+        problems.append(Problem(directory, 1, "aucun fichier *.yaml dans le dossier de la FAQ",
+                                "vérifiez le dossier indiqué",
+                                message_en="no *.yaml file in the FAQ directory"))
     for path in paths:
         file, read_problems = read_yaml(path)
         problems.extend(read_problems)
@@ -42,8 +46,10 @@ def read_sources(directory: Path) -> tuple[Sources, list[Problem]]:
             sources.unparsed = True
             continue
         if not isinstance(file.data, dict):
-            problems.append(Problem(path, 1, "the file must be a mapping of fields",
-                                    "start with e.g. `entries:` or `events:`"))
+            problems.append(Problem(path, 1, "le fichier doit être une suite de champs « clé: valeur »",
+                                    "commencez par exemple par `entries:` ou `events:`",
+                                    message_en="the file must be a mapping of fields",
+                                    hint_en="start with e.g. `entries:` or `events:`"))
             continue
         problems.extend(_schema_reference(file))
         schema_problems = validate(file)
@@ -61,8 +67,10 @@ def _schema_reference(file: YamlFile) -> list[Problem]:
     line = f"# yaml-language-server: $schema=../careerbot/schemas/{file.kind}.schema.json"
     if "$schema=" in file.path.read_text(encoding="utf-8").split("\n", 1)[0]:
         return []
-    return [Problem(file.path, 1, "the file does not name its JSON Schema",
-                    f"put this first line: {line}", severity="warning")]
+    return [Problem(file.path, 1, "le fichier n'indique pas son schéma JSON",
+                    f"mettez en première ligne : {line}",
+                    message_en="the file does not name its JSON Schema",
+                    hint_en=f"put this first line: {line}", severity="warning")]
 
 
 def _build(file: YamlFile, sources: Sources) -> list[Problem]:
@@ -83,8 +91,11 @@ def _build(file: YamlFile, sources: Sources) -> list[Problem]:
             bad = [key for key in ("start", "end") if parse_moment(raw[key]) is None]
             problems.extend(
                 Problem(file.path, origin.line(key),
-                        f"event {raw['id']!r}: {key} {raw[key]!r} is not a date and time with a "
-                        "time zone", "write e.g. 2025-03-12T18:30:00+01:00")
+                        f"l'événement {raw['id']!r} : le champ {key!r} contient {raw[key]!r}, qui "
+                        "n'est pas une date et heure avec fuseau horaire",
+                        "écrivez par ex. 2025-03-12T18:30:00+01:00 (+01:00 en hiver, +02:00 en été)",
+                        message_en=f"event {raw['id']!r}: {key} {raw[key]!r} is not a date and "
+                        "time with a time zone", hint_en="write e.g. 2025-03-12T18:30:00+01:00")
                 for key in bad)
             if not bad:
                 sources.events.append((_event(raw), origin))

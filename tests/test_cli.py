@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from careerbot.cli import main
+from careerbot.faq_loader import load_faq
 from tests.conftest import REPO, edit
 
 
 def test_check_ok(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A clean FAQ passes with a one-line summary and exit 0."""
+    """A clean FAQ passes with a one-line summary (in French) and exit 0."""
     assert main(["check", str(faq_dir), "--today", "2026-11-26"]) == 0
-    assert capsys.readouterr().out == \
-        f"{faq_dir}: OK, 3 entries, 2 themes, 2 events, 0 warning(s)\n"
+    faq, _ = load_faq(faq_dir, today=date(2026, 11, 26))
+    assert capsys.readouterr().out == (
+        f"{faq_dir} : OK, {len(faq.entries)} entrées, {len(faq.themes)} thèmes, "
+        f"{len(faq.events)} événements, 0 avertissement(s)\n")
 
 
 def test_check_errors_exit_1(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +30,7 @@ def test_check_errors_exit_1(faq_dir: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["check", str(faq_dir), "--today", "2026-11-26"]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith(f"{faq_dir / 'contrats.yaml'}:")
-    assert captured.err == f"{faq_dir}: 1 error(s), 0 warning(s)\n"
+    assert captured.err == f"{faq_dir} : 1 erreur(s), 0 avertissement(s)\n"
 
 
 def test_check_strict_fails_on_warnings(faq_dir: Path) -> None:
