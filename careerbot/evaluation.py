@@ -203,18 +203,20 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
         if right > best_right:
             best_weights, best_right = weights, right
     matcher = Matcher(faq, replace(base, weights=best_weights))
-    rankings = [matcher.rank(c.q) for c in cases]
+    evidence = [matcher.evidence(c.q) for c in cases]
+    rankings = [ranking for ranking, _ in evidence]
+    agreements = [agreement for _, agreement in evidence]
     lengths = [len(content_words(c.q)) for c in cases]
     talks = [matcher.smalltalk_match(c.q)[1] for c in cases]
     # Definition requests are decided by the glossary whatever the thresholds.
     defined = [matcher.glossary_match(c.q) for c in cases]
     model = Confidence()
-    features = np.array([model.features(r, n) for r, n in zip(rankings, lengths, strict=True)])
+    features = np.array([model.features(r, n, a)
+                         for r, n, a in zip(rankings, lengths, agreements, strict=True)])
     labels = np.array([float(_top_is_right(r, c)) for r, c in zip(rankings, cases, strict=True)])
-    coefficients = fit_logistic(features, labels)
-    confidence = Confidence(bias=coefficients[-1], top=coefficients[0], margin=coefficients[1],
-                            relative_margin=coefficients[2], length=coefficients[3])
-    probabilities = [confidence.probability(r, n) for r, n in zip(rankings, lengths, strict=True)]
+    confidence = Confidence.fitted(fit_logistic(features, labels))
+    probabilities = [confidence.probability(r, n, a)
+                     for r, n, a in zip(rankings, lengths, agreements, strict=True)]
 
     def outcomes(settings: Settings) -> list[Outcome]:
         return [_outcome(c, g or decide(r, p, t, settings))

@@ -44,13 +44,18 @@ class Weights:
     fuzzy: float = 1.0
 
 
+Agreement = tuple[float, float, float]  # 1.0 where chars, words, fuzzy alone rank the best first
+NO_AGREEMENT: Agreement = (0.0, 0.0, 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Confidence:
     """Logistic model of P(the best entry is right) from the shape of the ranking.
 
     Fitted by `careerbot calibrate` on the development set. The message length matters: a long
     message spreads its words over many entries, so its best score is lower for the same
-    certainty.
+    certainty. So does agreement: when the character n-grams, the stems and the fuzzy ratio each
+    put the same entry first on their own, the fused winner is much more often right.
     """
 
     bias: float = -4.0
@@ -58,21 +63,39 @@ class Confidence:
     margin: float = 4.0
     relative_margin: float = 3.0
     length: float = 0.5
+    agree_chars: float = 0.0
+    agree_words: float = 0.0
+    agree_fuzzy: float = 0.0
 
-    def features(self, ranking: Sequence[tuple[str, float]], length: int) -> FloatArray:
-        """The model's inputs: best score, its lead (absolute, relative), log message length."""
+    def features(self, ranking: Sequence[tuple[str, float]], length: int,
+                 agreement: Agreement = NO_AGREEMENT) -> FloatArray:
+        """The model's inputs: best score, its lead (absolute, relative), log message length,
+        and whether each signal alone agrees on the best entry.
+        """
         best = ranking[0][1] if ranking else 0.0
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         return np.array([best, best - second, 1 - second / best if best else 0.0,
-                         math.log1p(length)])
+                         math.log1p(length), *agreement])
 
-    def probability(self, ranking: Sequence[tuple[str, float]], length: int) -> float:
+    def weights(self) -> FloatArray:
+        """The coefficients, in the order of `features`."""
+        return np.array([self.top, self.margin, self.relative_margin, self.length,
+                         self.agree_chars, self.agree_words, self.agree_fuzzy])
+
+    def probability(self, ranking: Sequence[tuple[str, float]], length: int,
+                    agreement: Agreement = NO_AGREEMENT) -> float:
         """P(the best entry answers the message)."""
         if not ranking:
             return 0.0
-        weights = np.array([self.top, self.margin, self.relative_margin, self.length])
-        z = float(self.features(ranking, length) @ weights) + self.bias
+        z = float(self.features(ranking, length, agreement) @ self.weights()) + self.bias
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def fitted(cls, coefficients: Sequence[float]) -> Confidence:
+        """The model from logistic coefficients in the order of `features`, then the bias."""
+        names = ("top", "margin", "relative_margin", "length", "agree_chars", "agree_words",
+                 "agree_fuzzy")
+        return cls(bias=coefficients[-1], **dict(zip(names, coefficients[:-1], strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,19 +217,27 @@ class Matcher:
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Leading entries for a message, best first, with their fused score in [0, 1]."""
+        return self.evidence(text)[0]
+
+    def evidence(self, text: str) -> tuple[list[tuple[str, float]], Agreement]:
+        """The ranking, and which signals alone also put its best entry first."""
         query_words = content_words(text)
         if not query_words or not self.ids:
-            return []
+            return [], NO_AGREEMENT
         w = self.settings.weights
-        lexical = (w.chars * self.chars.scores(char_ngrams(text))
-                   + w.words * self.words.scores(stems(text)))
+        chars = self.chars.scores(char_ngrams(text))
+        words_ = self.words.scores(stems(text))
+        lexical = w.chars * chars + w.words * words_
         count = min(self.settings.candidates, len(self.ids))
         candidates = np.argpartition(-lexical, count - 1)[:count]
         fuzzy = self._fuzzy(" ".join(query_words), candidates)
         total = w.chars + w.words + w.fuzzy or 1.0
         fused = (lexical[candidates] + w.fuzzy * fuzzy) / total
         order = np.argsort(-fused, kind="stable")
-        return [(self.ids[candidates[i]], float(fused[i])) for i in order]
+        best = candidates[order[0]]
+        agreement = (float(np.argmax(chars) == best), float(np.argmax(words_) == best),
+                     float(candidates[np.argmax(fuzzy)] == best))
+        return [(self.ids[candidates[i]], float(fused[i])) for i in order], agreement
 
     def _fuzzy(self, query: str, candidates: npt.NDArray[np.intp]) -> FloatArray:
         """Best token_set_ratio (0-1) of the query against each candidate's phrasings."""
@@ -247,9 +278,10 @@ class Matcher:
         defined = self.glossary_match(text)
         if defined is not None:
             return defined
-        ranking = self.rank(text)
+        ranking, agreement = self.evidence(text)
         talk, closeness = self.smalltalk_match(text)
-        confidence = self.settings.confidence.probability(ranking, len(content_words(text)))
+        confidence = self.settings.confidence.probability(ranking, len(content_words(text)),
+                                                          agreement)
         decision = decide(ranking, confidence, closeness, self.settings)
         if decision.status == "smalltalk" and decision.smalltalk_id is None and talk:
             decision = replace(decision, smalltalk_id=talk.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -130,6 +131,25 @@ def test_duplicate_id_names_both_places(faq_dir: Path) -> None:
            f"'categories-a-b-c' en double, déjà utilisé dans " \
            f"{first}:{line_of(first, 'id: categories-a-b-c')} (renommez celui-ci, le plus récent)" \
            in problems(faq_dir)
+
+
+def test_duplicate_id_points_at_the_copy_not_yet_committed(faq_dir: Path) -> None:
+    """In git, a volunteer's new entry reusing an id is the one reported, even if it comes first,
+    and its `related` listing that id again is not reported on top.
+    """
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "faq"]):
+        subprocess.run([*git, *command], cwd=faq_dir, check=True, capture_output=True)
+    path = faq_dir / "acces.yaml"
+    copy = (faq_dir / "contrats.yaml").read_text(encoding="utf-8").split("entries:\n", 1)[1]
+    edit(path, "entries:\n", "entries:\n" + copy.replace("related: [concours-definition]",
+                                                           "related: [contractuel]"))
+    other = faq_dir / "contrats.yaml"
+    found = [p for p in problems(faq_dir) if "double" in p or "elle-même" in p]
+    assert found == [
+        f"{path}:{line_of(path, 'id: contractuel')}: identifiant d'entrée 'contractuel' en double, "
+        f"déjà utilisé dans {other}:{line_of(other, 'id: contractuel')} "
+        "(renommez celui-ci, le plus récent)"]
 
 
 def test_related_unknown_id(faq_dir: Path) -> None:
