@@ -50,8 +50,8 @@ def load(directory: Path) -> tuple[Faq, Matcher]:
     except FaqError as error:
         errors = [p for p in error.problems if p.severity == "error"]
         print(*errors, sep="\n", file=sys.stderr)
-        print(f"careerbot: the FAQ in {directory} has {len(errors)} error(s); "
-              f"run `careerbot check {directory}`", file=sys.stderr)
+        print(f"careerbot : la FAQ de {directory} a {len(errors)} erreur(s) ; lancez "
+              f"`careerbot check {directory}`", file=sys.stderr)
         raise SystemExit(EXIT_PROBLEMS) from None
     return faq, Matcher(faq, Settings.from_mapping(faq.matching))
 

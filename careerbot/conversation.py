@@ -279,7 +279,10 @@ class Conversation:
         match = self.matcher.match(query)
         if match.status in ("smalltalk", "fallback"):
             return []
-        ids = [i for i, _ in match.ranking if i in self.faq.by_id][:limit]
+        ids = [i for i, _ in match.ranking if i in self.faq.by_id]
+        if match.entry_id and match.entry_id not in ids:  # a definition request has no ranking
+            ids.insert(0, match.entry_id)
+        ids = ids[:limit]
         return [(self.faq.entry(i), self._answer(self.faq.entry(i), lang)) for i in ids]
 
     def team_message(self, question: str) -> str:

@@ -54,7 +54,7 @@ def test_ask_with_broken_faq_says_why(faq_dir: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as raised:
         main(["ask", "bonjour", "--faq", str(faq_dir)])
     assert raised.value.code == 1
-    assert f"run `careerbot check {faq_dir}`" in capsys.readouterr().err
+    assert f"lancez `careerbot check {faq_dir}`" in capsys.readouterr().err
 
 
 def test_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -168,3 +168,9 @@ def test_ambiguous_acronym_must_be_explained_in_the_answer(glossary_faq: Path) -
     """CAP has two meanings in the glossary: the answer must say which one it uses."""
     edit(glossary_faq / "acces.yaml", "• Un jury choisit", "• Avec un CAP, un jury choisit")
     assert [line.split(": ")[1] for line in jargon(glossary_faq)] == ["CAP"]
+
+
+def test_inline_query_for_a_term_offers_its_entry(glossary_faq: Path) -> None:
+    """Inline mode ("@bot c'est quoi un CDD") shares the entry the term links to."""
+    found = conversation(glossary_faq).inline("c'est quoi un CDD")
+    assert [entry.id for entry, _ in found][:1] == ["contractuel"]
