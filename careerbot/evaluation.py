@@ -21,6 +21,7 @@ from careerbot.faq import Faq
 from careerbot.matching import Confidence, Match, Matcher, Settings, Weights, decide
 from careerbot.normalize import content_words, fold
 
+WRONG_COST = 2.0  # in calibration, one wrong direct answer weighs as much as two right ones
 LEAKAGE_RATIO = 90  # a test question this close to an alternative measures memory, not matching
 
 
@@ -189,10 +190,14 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
 
     1. signal weights: the set whose best entry is right most often;
     2. the confidence model: logistic regression of "best entry is right" on the ranking's shape;
-    3. answer_min and margin_min: the pair giving the most direct answers while wrong answers
-       and answered out-of-scope messages stay within their budgets;
+    3. answer_min and margin_min: the pair giving the most direct answers, a wrong one counting
+       against as two right ones, while wrong answers and answered out-of-scope messages stay
+       within their budgets;
     4. suggest_min: most resolved cases, minus a penalty for offering choices to out-of-scope
        messages (a "did you mean" on "passeport" is noise).
+
+    The refitted model maximises likelihood, not direct answers: steps 3-4 also run on the
+    settings in use, and the better of the two within the budgets is kept.
     """
     inside = [c for c in cases if c.expect]
     best_weights, best_right = base.weights, -1
@@ -202,51 +207,61 @@ def calibrate(faq: Faq, cases: Sequence[Case], base: Settings, *, max_wrong: flo
         right = sum(_top_is_right(matcher.rank(c.q), c) for c in inside)
         if right > best_right:
             best_weights, best_right = weights, right
-    matcher = Matcher(faq, replace(base, weights=best_weights))
+    reweighted = replace(base, weights=best_weights)
+    fitted = replace(reweighted, confidence=_fit_confidence(Matcher(faq, reweighted), cases))
+    tuned = [_tune_thresholds(faq, cases, settings, max_wrong, max_oos)
+             for settings in (fitted, base)]
+    chosen = max(tuned, key=lambda pair: pair[1])[0]
+    return Calibration(chosen, summarise(run(cases, Matcher(faq, chosen))))
+
+
+def _fit_confidence(matcher: Matcher, cases: Sequence[Case]) -> Confidence:
+    """Logistic model of "the best entry is right" on the evidence of each case's ranking."""
+    features, labels = [], []
+    for case in cases:
+        ranking, agreement = matcher.evidence(case.q)
+        features.append(Confidence().features(ranking, len(content_words(case.q)), agreement))
+        labels.append(float(_top_is_right(ranking, case)))
+    return Confidence.fitted(fit_logistic(np.array(features), np.array(labels)))
+
+
+def _tune_thresholds(faq: Faq, cases: Sequence[Case], settings: Settings, max_wrong: float,
+                     max_oos: float) -> tuple[Settings, float]:
+    """The thresholds for these weights and model, and the value they reach: direct_right minus
+    twice direct_wrong (-1: none keeps within the budgets).
+    """
+    matcher = Matcher(faq, settings)
     evidence = [matcher.evidence(c.q) for c in cases]
-    rankings = [ranking for ranking, _ in evidence]
-    agreements = [agreement for _, agreement in evidence]
-    lengths = [len(content_words(c.q)) for c in cases]
+    probabilities = [settings.confidence.probability(r, len(content_words(c.q)), a)
+                     for c, (r, a) in zip(cases, evidence, strict=True)]
     talks = [matcher.smalltalk_match(c.q)[1] for c in cases]
     # Definition requests are decided by the glossary whatever the thresholds.
     defined = [matcher.glossary_match(c.q) for c in cases]
-    model = Confidence()
-    features = np.array([model.features(r, n, a)
-                         for r, n, a in zip(rankings, lengths, agreements, strict=True)])
-    labels = np.array([float(_top_is_right(r, c)) for r, c in zip(rankings, cases, strict=True)])
-    confidence = Confidence.fitted(fit_logistic(features, labels))
-    probabilities = [confidence.probability(r, n, a)
-                     for r, n, a in zip(rankings, lengths, agreements, strict=True)]
 
-    def outcomes(settings: Settings) -> list[Outcome]:
-        return [_outcome(c, g or decide(r, p, t, settings))
-                for c, r, p, t, g in zip(cases, rankings, probabilities, talks, defined, strict=True)]
+    def outcomes(candidate: Settings) -> list[Outcome]:
+        return [_outcome(c, g or decide(e[0], p, t, candidate))
+                for c, e, p, t, g in zip(cases, evidence, probabilities, talks, defined, strict=True)]
 
-    def rates(settings: Settings) -> dict[str, Any]:
-        return _rates(outcomes(settings))
-
-    settings = replace(base, weights=best_weights, confidence=confidence, answer_min=1.0)
-    best_share = -1.0
-    chosen_answer = settings
+    best_share, chosen = -1.0, replace(settings, answer_min=1.0)
     for margin_min, answer_min in itertools.product(_steps(0.0, 0.1, 0.005),
                                                     _steps(0.3, 0.99, 0.01)):
         candidate = replace(settings, answer_min=answer_min, margin_min=margin_min)
-        found = rates(candidate)
+        found = _rates(outcomes(candidate))
+        # A wrong answer costs users more than a missed one: it counts as two.
+        value = found["direct_right"] - WRONG_COST * found["direct_wrong"]
         if (found["direct_wrong"] <= max_wrong and found["oos_answered"] <= max_oos
-                and found["direct_right"] > best_share):
-            best_share, chosen_answer = found["direct_right"], candidate
-    settings = chosen_answer
-    best_value = -1.0
-    chosen = settings
-    for suggest_min in _steps(0.01, settings.answer_min, 0.01):
-        candidate = replace(settings, suggest_min=suggest_min)
+                and value > best_share):
+            best_share, chosen = value, candidate
+    best_value, answering = -1.0, chosen
+    for suggest_min in _steps(0.01, answering.answer_min, 0.01):
+        candidate = replace(answering, suggest_min=suggest_min)
         decided = outcomes(candidate)
         outside = [o for o in decided if not o.in_scope]
         noise = sum(o.status == "suggest" for o in outside) / max(1, len(outside))
         value = _rates(decided)["resolved"] - 0.1 * noise
         if value > best_value:
             best_value, chosen = value, candidate
-    return Calibration(chosen, summarise(run(cases, Matcher(faq, chosen))))
+    return chosen, best_share
 
 
 def _top_is_right(ranking: Sequence[tuple[str, float]], case: Case) -> bool:

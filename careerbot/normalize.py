@@ -32,6 +32,7 @@ SMS_WORDS: dict[str, str] = {
     "handicape": "handicap", "handi": "handicap", "apprenti": "apprentissage", "taff": "travail",
     "boulot": "travail", "job": "emploi", "jobs": "emplois", "bac3": "bac 3", "bac5": "bac 5",
     "bac2": "bac 2", "etudiante": "etudiant", "etudiants": "etudiant", "ya": "il y a",
+    "publik": "publique", "publiq": "publique", "fonctionere": "fonctionnaire",
 }
 
 STOPWORDS: frozenset[str] = frozenset(
