@@ -66,6 +66,7 @@ class Confidence:
     agree_chars: float = 0.0
     agree_words: float = 0.0
     agree_fuzzy: float = 0.0
+    short_lead: float = 0.0
 
     def features(self, ranking: Sequence[tuple[str, float]], length: int,
                  agreement: Agreement = NO_AGREEMENT) -> FloatArray:
@@ -75,12 +76,12 @@ class Confidence:
         best = ranking[0][1] if ranking else 0.0
         second = ranking[1][1] if len(ranking) > 1 else 0.0
         return np.array([best, best - second, 1 - second / best if best else 0.0,
-                         math.log1p(length), *agreement])
+                         math.log1p(length), *agreement, (best - second) / max(1, length)])
 
     def weights(self) -> FloatArray:
         """The coefficients, in the order of `features`."""
         return np.array([self.top, self.margin, self.relative_margin, self.length,
-                         self.agree_chars, self.agree_words, self.agree_fuzzy])
+                         self.agree_chars, self.agree_words, self.agree_fuzzy, self.short_lead])
 
     def probability(self, ranking: Sequence[tuple[str, float]], length: int,
                     agreement: Agreement = NO_AGREEMENT) -> float:
@@ -94,7 +95,7 @@ class Confidence:
     def fitted(cls, coefficients: Sequence[float]) -> Confidence:
         """The model from logistic coefficients in the order of `features`, then the bias."""
         names = ("top", "margin", "relative_margin", "length", "agree_chars", "agree_words",
-                 "agree_fuzzy")
+                 "agree_fuzzy", "short_lead")
         return cls(bias=coefficients[-1], **dict(zip(names, coefficients[:-1], strict=True)))
 
 
@@ -235,8 +236,10 @@ class Matcher:
         fused = (lexical[candidates] + w.fuzzy * fuzzy) / total
         order = np.argsort(-fused, kind="stable")
         best = candidates[order[0]]
-        agreement = (float(np.argmax(chars) == best), float(np.argmax(words_) == best),
-                     float(candidates[np.argmax(fuzzy)] == best))
+        # A signal agrees when the best entry is among its leaders: one-word messages ("policier")
+        # give a fuzzy ratio of 100 to every phrasing holding the word.
+        agreement = (float(chars[best] >= chars.max()), float(words_[best] >= words_.max()),
+                     float(fuzzy[order[0]] >= fuzzy.max()))
         return [(self.ids[candidates[i]], float(fused[i])) for i in order], agreement
 
     def _fuzzy(self, query: str, candidates: npt.NDArray[np.intp]) -> FloatArray:

@@ -79,12 +79,38 @@ def test_strange_input_falls_back(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).status == "fallback"
 
 
+@pytest.mark.parametrize(("text", "entry_id"), [
+    ("je veux être policier", "policier"),
+    ("concours gendarmerie sans bac", "gendarme"),
+    ("devenir infirmière à l'hôpital public", "infirmier-hopital"),
+    ("je veux travailler à la mairie", "metiers-mairie"),
+    ("bosser aux impots", "finances-publiques-douane"),
+    ("devenir instit", "professeur-ecoles"),
+])
+def test_the_job_questions_candidates_ask_first(matcher: Matcher, text: str, entry_id: str) -> None:
+    """The questions that used to fall back (issue #7) get their job-path entry directly."""
+    match = matcher.match(text)
+    assert (match.status, match.entry_id) == ("answer", entry_id)
+
+
+@pytest.mark.parametrize(("text", "term", "entry_id"), [
+    ("c'est quoi le CAPES", "capes", "professeur-second-degre"),
+    ("CDG ça veut dire quoi", "cdg", "metiers-mairie"),
+    ("what is the INSP", "insp", "ecoles-service-public"),
+])
+def test_definition_requests_on_the_shipped_glossary(matcher: Matcher, text: str, term: str,
+                                                     entry_id: str) -> None:
+    """Acronym questions get the glossary term and, through it, the entry that says more."""
+    match = matcher.match(text)
+    assert (match.status, match.entry_id, match.glossary) == ("answer", entry_id, (term,))
+
+
 def test_near_ties_are_offered_not_answered(matcher: Matcher) -> None:
     """When entries score almost alike the bot offers them instead of guessing."""
-    match = matcher.match("what is a civil service exam")
+    match = matcher.match("comment devenir prof")  # primary or secondary school?
     assert match.status == "suggest"
-    assert "concours-definition" in match.suggestions
-    assert 1 <= len(match.suggestions) <= 3
+    assert {"professeur-ecoles", "professeur-second-degre"} <= set(match.suggestions)
+    assert len(match.suggestions) <= 3
 
 
 def test_decide_rules() -> None:
