@@ -103,3 +103,39 @@ def test_every_content_spec_topic_is_an_entry(shipped: tuple[Faq, Matcher], name
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     faq, _ = shipped
     assert sorted(t["id"] for t in spec["topics"] if t["id"] not in faq.by_id) == []
+
+
+# What each correction of content-spec-v2.yaml must leave in the entry (answer or details), and
+# what must be gone: the fact-check found these statements wrong or out of date.
+CORRECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "apprentissage": (("août 2025", "adopté"), ()),
+    "handicap-recrutement": (("août 2025",), ()),
+    "limite-age": (("catégorie active", "magistrats"), ("longue formation",)),
+    "ecoles-service-public": (("instituts du service public", "Nanterre"), ("Lyon, Metz, Nantes",)),
+    "categories-a-b-c": (("abandonné",), ("a été évoquée",)),
+    "prepa-talents": (("xpérimentation", "2025"), ()),
+    "recrutement-sans-concours": (("EEE", "titre de séjour"), ()),
+    "pacte": (("EEE", "titre de séjour"), ()),
+    "equivalence-diplome": (("enseignants", "recherche"), ()),
+    "droits-obligations": (("interdit", "policiers", "gendarmes"), ()),
+}
+
+
+@pytest.mark.parametrize("entry_id", sorted(CORRECTIONS))
+def test_corrections_are_applied(shipped: tuple[Faq, Matcher], entry_id: str) -> None:
+    """Each corrected entry says the corrected fact and no longer the wrong one."""
+    faq, _ = shipped
+    entry = faq.entry(entry_id)
+    text = f"{entry.answer}\n{entry.details}"
+    present, gone = CORRECTIONS[entry_id]
+    assert [word for word in present if word not in text] == []
+    assert [word for word in gone if word in text] == []
+
+
+def test_corrections_cover_the_spec() -> None:
+    """Every id under `corrections:` of ../shared/content-spec-v2.yaml is checked above."""
+    spec_path = REPO.parent / "shared" / "content-spec-v2.yaml"
+    if not spec_path.exists():
+        pytest.skip("../shared/content-spec-v2.yaml is not beside the project")
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    assert {item["id"] for item in spec["corrections"]} <= set(CORRECTIONS)
