@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from careerbot.numbers import ascii_int
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{1,100}$")
@@ -79,7 +82,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name}: {raw!r} must be a positive number")
     return value
 
@@ -87,10 +90,11 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
 def _ids(raw: str, name: str) -> list[int]:
     ids = []
     for part in filter(None, (p.strip() for p in raw.split(","))):
-        if not part.lstrip("-").isdigit():
+        number = ascii_int(part, signed=True)
+        if number is None:
             raise ConfigError(f"{name}: {part!r} is not a Telegram user id "
                               "(write numbers separated by commas, e.g. 12345,67890)")
-        ids.append(int(part))
+        ids.append(number)
     return ids
 
 
@@ -98,6 +102,7 @@ def _chat_id(raw: str) -> int | None:
     raw = raw.strip()
     if not raw:
         return None
-    if not raw.lstrip("-").isdigit():
+    number = ascii_int(raw, signed=True)
+    if number is None:
         raise ConfigError(f"CAREERBOT_ADMIN_CHAT_ID: {raw!r} is not a chat id (e.g. -1001234567890)")
-    return int(raw)
+    return number

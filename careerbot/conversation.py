@@ -15,6 +15,7 @@ from careerbot.calendar import event_ics, ics_filename
 from careerbot.faq import Entry, Event, Faq, GlossaryTerm
 from careerbot.matching import Match, Matcher
 from careerbot.normalize import looks_english
+from careerbot.numbers import ascii_int
 from careerbot.telegram_html import escape
 
 Lang = str  # "fr" or "en"
@@ -387,8 +388,9 @@ class Conversation:
             return self.details(value, lang)
         if kind == "t":
             return self.theme(value, lang)
-        if kind == "r" and value.isdigit():
-            return self.route(int(value), lang)
+        step = ascii_int(value) if kind == "r" else None
+        if step is not None:
+            return self.route(step, lang)
         handlers = {"themes": self.themes, "events": self.events, "menu": self.welcome,
                     "help": self.help}
         handler = handlers.get(action)

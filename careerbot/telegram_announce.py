@@ -22,6 +22,7 @@ from careerbot import announcements as ui
 from careerbot.broadcasting import Outcome, Result
 from careerbot.conversation import Button, Lang, Reply, format_date
 from careerbot.faq import Event, Faq
+from careerbot.numbers import ascii_int
 from careerbot.storage import outbox, subscribers
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
@@ -276,9 +277,10 @@ async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
         flow["send_at"] = choose_when(parts[2], datetime.now(UTC))
         shown, controls = await preview(flow, announcing)
         return controls, shown
-    if kind in ("ok", "no") and len(parts) == 3 and parts[2].isdigit():
+    number = ascii_int(parts[2]) if len(parts) == 3 else None
+    if kind in ("ok", "no") and number is not None:
         user_data.pop(FLOW, None)
-        broadcast = int(parts[2])
+        broadcast = number
         if kind == "no":
             await outbox.change(announcing.db, broadcast, "cancel")
             return Reply(ui.ADMIN["cancelled"]), None
@@ -295,8 +297,8 @@ async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
     if kind == "abort":
         user_data.pop(FLOW, None)
         return Reply(ui.ADMIN["cancelled"]), None
-    if kind in outbox.TRANSITIONS and len(parts) == 3 and parts[2].isdigit():
-        broadcast = int(parts[2])
+    if kind in outbox.TRANSITIONS and number is not None:
+        broadcast = number
         changed = await outbox.change(announcing.db, broadcast, kind)
         summary = await outbox.summary(announcing.db, broadcast)
         state = ui.STATE_FR.get(summary.state, summary.state) if summary else "?"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from careerbot.conversation import Conversation, Reply
+from careerbot.numbers import ascii_int
 from careerbot.telegram_html import visible_text
 
 PROMPT = "vous> "
@@ -45,8 +46,9 @@ def chat(conversation: Conversation, stdin: TextIO, stdout: TextIO) -> None:
 def respond(conversation: Conversation, previous: Reply, text: str) -> Reply:
     """The reply to one line: a choice number, a command, or a question."""
     actions = previous.actions()
-    if text.isdigit() and 1 <= int(text) <= len(actions):
-        return conversation.act(actions[int(text) - 1].action or "menu")
+    choice = ascii_int(text)
+    if choice is not None and 1 <= choice <= len(actions):
+        return conversation.act(actions[choice - 1].action or "menu")
     command = COMMANDS.get(text.split(" ")[0].lower())
     if command:
         return conversation.act(command)

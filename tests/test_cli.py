@@ -105,6 +105,15 @@ def test_run_without_token_chats_in_the_terminal() -> None:
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_ADMIN_IDS": "12,bob"},
      "careerbot: CAREERBOT_ADMIN_IDS: 'bob' is not a Telegram user id (write numbers separated "
      "by commas, e.g. 12345,67890)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_ADMIN_IDS": "12345²"},
+     "careerbot: CAREERBOT_ADMIN_IDS: '12345²' is not a Telegram user id (write numbers separated "
+     "by commas, e.g. 12345,67890)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_ADMIN_CHAT_ID": "-100²"},
+     "careerbot: CAREERBOT_ADMIN_CHAT_ID: '-100²' is not a chat id (e.g. -1001234567890)"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_REMINDER_HOURS": "inf"},
+     "careerbot: CAREERBOT_REMINDER_HOURS: 'inf' must be a positive number"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_BROADCAST_RATE": "nan"},
+     "careerbot: CAREERBOT_BROADCAST_RATE: 'nan' must be a positive number"),
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9"},
      "careerbot: cannot reach the Bot API at http://127.0.0.1:9 (NetworkError); check "
      "TELEGRAM_API_BASE_URL and the network"),

@@ -220,3 +220,18 @@ def test_details_of_an_entry_without_them_show_the_entry(faq_dir: Path) -> None:
     talk = conversation(faq_dir, NOW)
     assert talk.act("d:contractuel").html == talk.entry("contractuel").html
     assert talk.act("d:nope").html.startswith("Ce contenu n'existe plus")
+
+
+@pytest.mark.parametrize("forged", ["r:²", "r:١", "r:-1", "r:", "r:1x"])
+def test_forged_route_payloads_show_the_themes(faq_dir: Path, forged: str) -> None:
+    """A route button whose step is not ASCII digits is stale or forged: the themes, no crash."""
+    reply = conversation(faq_dir, NOW).act(forged)
+    assert reply.html.startswith("Ce contenu n'existe plus")
+
+
+def test_terminal_choice_accepts_ascii_digits_only(faq_dir: Path) -> None:
+    """Typing "²" in the terminal chat is a question, not a (crashing) choice number."""
+    talk = conversation(faq_dir, NOW)
+    menu = talk.welcome()
+    assert respond(talk, menu, "1").html == talk.act("themes").html
+    assert respond(talk, menu, "²").match is not None
