@@ -336,8 +336,27 @@ async def button(update: Update, context: CareerContext) -> None:
     toast = None
     try:
         toast = await follow(update, context, query.data or "", query.message)
-    finally:
+    except BadRequest as error:
+        if not stale(error):
+            raise
+        log.debug("button on a stale or unchanged message (%s)", type(error).__name__)
+    try:
         await query.answer(toast)
+    except BadRequest as error:
+        if not stale(error):
+            raise
+        log.debug("button answered too late (%s)", type(error).__name__)
+
+
+# What Telegram answers to a double tap, or a tap on a deleted or too old message: the user did
+# nothing wrong and the screen already shows the right thing, so nothing is said.
+STALE = ("message is not modified", "message to edit not found", "query is too old",
+         "message can't be edited")
+
+
+def stale(error: BadRequest) -> bool:
+    """Whether a 400 only says the button's message or query is gone or already up to date."""
+    return any(reason in error.message.lower() for reason in STALE)
 
 
 async def follow(update: Update, context: CareerContext, action: str,

@@ -22,7 +22,7 @@ from careerbot.conversation import Conversation
 from careerbot.evaluation import load_cases
 from careerbot.faq_loader import load_faq
 from careerbot.matching import Matcher, Settings
-from tests.botapi.server import BotApiDouble, Call
+from tests.botapi.server import NOT_MODIFIED, QUERY_TOO_OLD, BotApiDouble, Call
 from tests.conftest import REPO
 from tests.telegram_harness import running_bot
 
@@ -384,3 +384,21 @@ def test_details_come_as_a_second_message(double: BotApiDouble, bot: object) -> 
                     if m.message_id == answer.result["message_id"])
     assert f"d:{entry.id}" not in original.callback_data
     assert original.callback_data[-2:] == [f"t:{entry.theme}", "menu"]
+
+
+@pytest.mark.parametrize(("method", "description"), [
+    ("editMessageText", NOT_MODIFIED),
+    ("editMessageText", "Bad Request: message to edit not found"),
+    ("answerCallbackQuery", QUERY_TOO_OLD),
+])
+def test_double_taps_and_stale_buttons_say_no_oups(double: BotApiDouble, bot: object,
+                                                   method: str, description: str) -> None:
+    """A double tap, a deleted message or a too-old query is not the user's fault: no "Oups"."""
+    user = new_user()
+    menu = ask(double, user, "/start")
+    double.fail_next(method, 400, description=description)
+    mark = len(double.calls)
+    press(double, user, menu.result["message_id"], "themes")
+    time.sleep(0.3)  # an "Oups" would follow the answered query
+    sent = [c.params.get("text", "") for c in double.calls[mark:] if c.method == "sendMessage"]
+    assert not any("Oups" in text for text in sent), sent
