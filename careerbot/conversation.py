@@ -93,6 +93,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
                      "ou tapez /themes pour parcourir les sujets."),
         "slow_down": "Doucement 🙂 Je réponds à vos messages un par un : patientez quelques secondes.",
         "inline_more": "Plus de réponses : écrivez-moi en privé.",
+        "unknown_command": ("Je ne connais pas cette commande. 🤔 Écrivez simplement votre question, "
+                            "ou tapez /aide pour voir ce que je sais faire."),
         "error": "Oups, un souci de mon côté. 🙏 Réessayez dans un instant.",
     },
     "en": {
@@ -142,6 +144,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
                      "/themes to browse topics."),
         "slow_down": "Easy 🙂 I answer your messages one at a time: please wait a few seconds.",
         "inline_more": "More answers: write to me in private.",
+        "unknown_command": ("I don't know this command. 🤔 Just type your question, or /help to "
+                            "see what I can do."),
         "error": "Oops, something went wrong on my side. 🙏 Please try again in a moment.",
     },
 }

@@ -325,6 +325,14 @@ async def not_text(update: Update, context: CareerContext) -> None:
     await send(update, context.services.conversation.text("not_text", language(update)))
 
 
+async def unknown_command(update: Update, context: CareerContext) -> None:
+    """A command the bot does not know (/foo), in private: how to use the bot."""
+    user = update.effective_user
+    if user is None or context.services.throttle.check(user.id) != "ok":
+        return
+    await send(update, context.services.conversation.text("unknown_command", language(update)))
+
+
 async def button(update: Update, context: CareerContext) -> None:
     """A button press: edit the message in place, send a calendar file, or forward a question.
 
@@ -545,6 +553,7 @@ def build_application(config: Config, conversation: Conversation, *,
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
                        not_text),
+        MessageHandler(new_messages & private & filters.COMMAND, unknown_command),
         CallbackQueryHandler(button),
         InlineQueryHandler(inline),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),

@@ -402,3 +402,10 @@ def test_double_taps_and_stale_buttons_say_no_oups(double: BotApiDouble, bot: ob
     time.sleep(0.3)  # an "Oups" would follow the answered query
     sent = [c.params.get("text", "") for c in double.calls[mark:] if c.method == "sendMessage"]
     assert not any("Oups" in text for text in sent), sent
+
+
+def test_unknown_command_gets_the_help_hint(double: BotApiDouble, bot: object) -> None:
+    """/foo in private is answered with how to use the bot, not silence."""
+    reply = ask(double, new_user(), "/foo")
+    assert reply.params["text"].startswith("Je ne connais pas cette commande.")
+    assert "/aide" in reply.params["text"]
