@@ -43,6 +43,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
 from careerbot.broadcasting import Broadcaster
@@ -520,18 +521,47 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
     log.info("bot @%s ready", bot.username)
 
 
+class TolerantBot(ExtBot[Any]):
+    """An ExtBot that skips the updates python-telegram-bot cannot read.
+
+    Without it one such update (a poll from a Bot API server older than 9.6, say) makes
+    getUpdates fail on every call: polling never gets past it and nobody is answered. The update
+    is replaced by an empty one with the same update_id, so the offset moves on, no handler runs,
+    and one line says so, without its content.
+    """
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None,
+                    **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            return [self._readable(raw) for raw in result]
+        return result
+
+    def _readable(self, raw: Any) -> Any:
+        try:
+            Update.de_json(raw, self)
+        except Exception as error:  # any parsing failure: the library's own, not the user's
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.warning("skipped update %s that python-telegram-bot cannot read (%s)",
+                        update_id, type(error).__name__)
+            return {"update_id": update_id}
+        return raw
+
+
 def build_application(config: Config, conversation: Conversation, *,
                       throttle: Throttle | None = None, announcing: Announcing | None = None,
                       concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application with every handler registered."""
+    bot = TolerantBot(
+        config.token, base_url=config.base_url, base_file_url=f"{config.api_root}/file/bot",
+        defaults=Defaults(parse_mode=ParseMode.HTML,
+                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        rate_limiter=RetryingRateLimiter(),
+        # As ApplicationBuilder would: a pool for concurrent replies, one connection for polling.
+        request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest())
     application = (
         ApplicationBuilder()
-        .token(config.token)
-        .base_url(config.base_url)
-        .base_file_url(f"{config.api_root}/file/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(RetryingRateLimiter())
+        .bot(bot)
         .concurrent_updates(concurrency)
         .context_types(ContextTypes(context=CareerContext))
         .post_init(register_commands)
@@ -539,7 +569,6 @@ def build_application(config: Config, conversation: Conversation, *,
     )
     application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
                                                  config.admin_chat_id, announcing)
-    bot = application.bot
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)

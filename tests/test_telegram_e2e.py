@@ -409,3 +409,28 @@ def test_unknown_command_gets_the_help_hint(double: BotApiDouble, bot: object) -
     reply = ask(double, new_user(), "/foo")
     assert reply.params["text"].startswith("Je ne connais pas cette commande.")
     assert "/aide" in reply.params["text"]
+
+
+UNREADABLE_UPDATES = (
+    # A Bot API server older than 9.6 sends poll options without persistent_id.
+    {"message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
+                 "poll": {"id": "77", "question": "Pizza ?", "total_voter_count": 0,
+                          "options": [{"text": "oui", "voter_count": 0}], "is_closed": False,
+                          "is_anonymous": True, "type": "regular",
+                          "allows_multiple_answers": False}}},
+    {"inline_query": {"id": "78", "query": "zorglub", "offset": "", "from": {"id": 5}}},
+    {"message": {"message_id": 1, "date": "yesterday", "text": "zorglub",
+                 "chat": {"id": 5, "type": "private"}}},
+)
+
+
+def test_unreadable_updates_are_skipped(double: BotApiDouble, bot: Path) -> None:
+    """Updates python-telegram-bot cannot parse are skipped with one line each; polling goes on."""
+    skipped = [double.push_update(update) for update in UNREADABLE_UPDATES]
+    reply = ask(double, new_user(), "c koi un concours")
+    assert reply.params["text"]
+    logs = bot.read_text()
+    lines = [line for line in logs.splitlines() if "skipped update" in line]
+    for update_id in skipped:
+        assert sum(f"skipped update {update_id} " in line for line in lines) == 1, lines
+    assert "zorglub" not in logs and "Pizza" not in logs and "CRITICAL" not in logs
