@@ -224,6 +224,11 @@ def telegram_config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot: on Telegram when TELEGRAM_BOT_TOKEN is set, else in the terminal."""
     if not environment().get("TELEGRAM_BOT_TOKEN"):
+        if not sys.stdin.isatty():
+            # A container or a service manager without its token must not "succeed" silently.
+            print("careerbot: set TELEGRAM_BOT_TOKEN to run on Telegram (the terminal chat needs "
+                  "an interactive terminal; `careerbot chat` reads any input)", file=sys.stderr)
+            return EXIT_USAGE
         return cmd_chat(args)
     from telegram.error import InvalidToken, NetworkError
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from datetime import date
@@ -89,10 +91,27 @@ def run_command(*args: str, stdin: str = "", env: dict[str, str] | None = None
 
 
 def test_run_without_token_chats_in_the_terminal() -> None:
-    """`careerbot run` with no token is the terminal chat."""
-    done = run_command("run", stdin="bonjour\n/quit\n")
-    assert done.returncode == 0, done.stderr
-    assert "Bonjour ! 👋 Posez-moi votre question" in done.stdout
+    """`careerbot run` with no token, in an interactive terminal, is the terminal chat."""
+    primary, secondary = pty.openpty()
+    with subprocess.Popen([str(Path(sys.executable).parent / "careerbot"), "run"],
+                          stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=REPO, env={"PATH": "/usr/bin:/bin"}) as process:
+        os.close(secondary)
+        os.write(primary, b"bonjour\n/quit\n")
+        out, err = process.communicate(timeout=60)
+    os.close(primary)
+    assert process.returncode == 0, err
+    assert "Bonjour ! 👋 Posez-moi votre question" in out.decode()
+
+
+def test_run_without_token_nor_terminal_says_what_to_set() -> None:
+    """Headless (a container, no token): exit 2 with one line naming TELEGRAM_BOT_TOKEN."""
+    done = run_command("run", stdin="bonjour\n")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "careerbot: set TELEGRAM_BOT_TOKEN to run on Telegram (the terminal chat needs an "
+        "interactive terminal; `careerbot chat` reads any input)"]
+    assert done.stdout == ""
 
 
 @pytest.mark.parametrize(("env", "line"), [
