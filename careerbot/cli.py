@@ -255,9 +255,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def database_url(config_url: str | None, data_dir: Path) -> str:
     """The database: CAREERBOT_DATABASE_URL, else an SQLite file under the data directory."""
-    from careerbot.storage.database import default_url
+    from careerbot.storage.database import StorageError, default_url
 
-    return config_url or default_url(data_dir)
+    if config_url:
+        return config_url
+    try:
+        return default_url(data_dir)
+    except StorageError as error:
+        raise SystemExit(f"careerbot: {error}") from None
 
 
 def prepared_sessions(url: str) -> Any:

@@ -184,3 +184,15 @@ def test_broadcast_commands_from_the_shell(tmp_path: Path) -> None:
     assert counts[0].split() == ["1", "subscribers", "in", "all"]
     report = storage_command(tmp_path, "report").stdout
     assert report.startswith("# Unanswered questions: 0 in 0 group(s)")
+
+
+def test_data_dir_that_cannot_hold_the_database_says_so(tmp_path: Path) -> None:
+    """CAREERBOT_DATA_DIR on a file (or anywhere it cannot be created): one line, exit 1."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    for data_dir in (blocker, blocker / "data"):
+        done = run_command("subscribers", env={"CAREERBOT_DATA_DIR": str(data_dir)})
+        assert done.returncode == 1
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(f"careerbot: CAREERBOT_DATA_DIR '{data_dir}' cannot hold "
+                                      "the database (")

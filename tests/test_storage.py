@@ -282,3 +282,31 @@ def test_choosing_another_time_replaces_the_draft(tmp_path: Path) -> None:
         assert states == [(flow["draft"], "draft"), (first, "cancelled")]
         await engine.dispose()
     run(scenario)
+
+
+@pytest.mark.skipif(bool(POSTGRES), reason="file permissions and bytes are SQLite's")
+def test_sqlite_files_are_private_and_forget_leaves_no_bytes(tmp_path: Path) -> None:
+    """data/ is 0700, the database and its WAL 0600; after forget the chat id is in no file."""
+    chat_id = 0x5A17C0DE42  # five distinctive bytes, stored big-endian by SQLite
+    needle = chat_id.to_bytes(6, "big").lstrip(b"\0")
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path / "data")
+        for other in range(100, 140):
+            await subscribers.subscribe(db, other, "fr", ["all"])
+        await subscribers.subscribe(db, chat_id, "fr", ["concours", "alternance"])
+        broadcast = await outbox.create(db, "hello")
+        await outbox.confirm(db, broadcast)
+        files = sorted((tmp_path / "data").iterdir())
+        assert any(needle in path.read_bytes() for path in files)
+        await subscribers.forget(db, chat_id)
+        # As a running bot sees them: the database still open, its WAL still there.
+        files = sorted((tmp_path / "data").iterdir())
+        assert [path.name for path in files if needle in path.read_bytes()] == []
+        assert {path.name for path in files} >= {"careerbot.db", "careerbot.db-wal"}
+        assert {path.name: path.stat().st_mode & 0o777 for path in files} == {
+            path.name: 0o600 for path in files}
+        await engine.dispose()
+
+    run(scenario)
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700

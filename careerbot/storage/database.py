@@ -13,10 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class StorageError(Exception):
+    """The data directory or database cannot be used; the message says what to fix."""
+
+
 def default_url(data_dir: Path) -> str:
-    """The SQLite file under the data directory (created if needed)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{(data_dir / 'careerbot.db').resolve()}"
+    """The SQLite file under the data directory, both private to this user (created if needed).
+
+    The directory is 0700 and the file 0600 before SQLite opens it: its -wal and -shm files take
+    the database file's permissions, so no other local user can read subscribers or questions.
+    """
+    database = data_dir / "careerbot.db"
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        database.touch(mode=0o600, exist_ok=True)
+        database.chmod(0o600)
+    except OSError as error:
+        raise StorageError(f"CAREERBOT_DATA_DIR {str(data_dir)!r} cannot hold the database "
+                           f"({error.strerror or type(error).__name__}); point it to a directory "
+                           "this user can create and write") from None
+    return f"sqlite+aiosqlite:///{database.resolve()}"
 
 
 def open_engine(url: str) -> AsyncEngine:
@@ -29,6 +46,7 @@ def open_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA secure_delete=ON")  # erased rows leave no bytes behind
             cursor.close()
     return engine
 

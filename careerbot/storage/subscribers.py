@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from careerbot.storage.models import Delivery, Subscriber, Subscription
@@ -50,6 +50,11 @@ async def forget(sessions: Sessions, chat_id: int) -> None:
         await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
         await session.execute(delete(Subscriber).where(Subscriber.chat_id == chat_id))
         await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
+    async with sessions() as session:
+        if session.bind.dialect.name == "sqlite":
+            # secure_delete zeroes the freed cells; the write-ahead log still holds the pages as
+            # they were until it is checkpointed and emptied.
+            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def audience_query(topics: Iterable[str]):  # type: ignore[no-untyped-def]
