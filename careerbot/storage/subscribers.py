@@ -51,7 +51,7 @@ async def forget(sessions: Sessions, chat_id: int) -> None:
         await session.execute(delete(Subscriber).where(Subscriber.chat_id == chat_id))
         await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
     async with sessions() as session:
-        if session.bind.dialect.name == "sqlite":
+        if session.get_bind().dialect.name == "sqlite":
             # secure_delete zeroes the freed cells; the write-ahead log still holds the pages as
             # they were until it is checkpointed and emptied.
             await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
