@@ -7,15 +7,19 @@ from datetime import UTC, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from careerbot.privacy import scrub
 from careerbot.storage.models import Feedback, Unanswered
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
 async def record_unanswered(sessions: Sessions, text: str, status: str) -> None:
-    """Keep a question the bot could not answer directly (text only, no identity)."""
+    """Keep a question the bot could not answer directly: text only, no identity, and without
+    the e-mail addresses or phone numbers it may contain.
+    """
     async with sessions.begin() as session:
-        session.add(Unanswered(text=text[:1000], status=status, created_at=datetime.now(UTC)))
+        session.add(Unanswered(text=scrub(text[:1000]), status=status,
+                               created_at=datetime.now(UTC)))
 
 
 async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool) -> None:
