@@ -34,10 +34,11 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "unsubscribed": "Vous êtes désabonné(e). Vous ne recevrez plus d'annonces. 👋",
         "not_subscribed": "Vous n'êtes pas abonné(e). /abonner pour recevoir les annonces.",
         "mine": "🔔 Vous recevez : {topics}.\n/abonner pour changer, /desabonner pour arrêter.",
-        "forget_ask": ("Effacer tout ce que je garde sur vous (abonnement, sujets, historique "
-                       "des envois) ? C'est définitif."),
+        "forget_ask": ("Effacer votre abonnement, vos sujets, l'historique des annonces reçues, "
+                       "et vos questions et avis des 30 derniers jours ? C'est définitif."),
         "forget_yes": "🗑️ Oui, tout effacer", "forget_no": "Non, garder",
-        "forgotten": "C'est fait : je ne garde plus rien sur vous. 🗑️",
+        "forgotten": ("C'est fait : abonnement, historique, questions et avis récents effacés. 🗑️ "
+                      "Les questions de plus de 30 jours restent, sans aucun lien avec vous."),
         "kept": "Rien n'a été effacé.",
         "feedback": "Cette réponse vous a aidé ?",
         "yes": "👍 Oui", "no": "👎 Non",
@@ -53,10 +54,11 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "unsubscribed": "You are unsubscribed. No more announcements. 👋",
         "not_subscribed": "You are not subscribed. /abonner to get announcements.",
         "mine": "🔔 You receive: {topics}.\n/abonner to change, /desabonner to stop.",
-        "forget_ask": ("Erase everything I keep about you (subscription, topics, delivery "
-                       "history)? This cannot be undone."),
+        "forget_ask": ("Erase your subscription, topics, the history of announcements you got, "
+                       "and your questions and ratings of the last 30 days? This cannot be undone."),
         "forget_yes": "🗑️ Yes, erase everything", "forget_no": "No, keep it",
-        "forgotten": "Done: I keep nothing about you any more. 🗑️",
+        "forgotten": ("Done: subscription, history, recent questions and ratings erased. 🗑️ "
+                      "Questions older than 30 days stay, with no link to you."),
         "kept": "Nothing was erased.",
         "feedback": "Did this answer help?",
         "yes": "👍 Yes", "no": "👎 No",

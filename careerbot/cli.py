@@ -290,7 +290,7 @@ def open_announcing(config: Config, faq: Faq) -> Any:
     except Exception as error:
         raise SystemExit(f"careerbot: cannot open the database ({type(error).__name__}: "
                          f"{error}); check CAREERBOT_DATABASE_URL") from None
-    return Announcing(db, config.admin_ids, faq)
+    return Announcing(db, config.admin_ids, faq, tag_key=config.token)
 
 
 def storage_sessions() -> Any:

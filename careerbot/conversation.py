@@ -56,7 +56,10 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "« alternance fonction publique », « travailler sans concours »…\n"
             "• /themes : parcourir les sujets\n"
             "• /evenements : les prochains événements FP21\n"
-            "Je suis un robot : pour une question personnelle, contactez FP21 sur fp21.fr."),
+            "Je suis un robot : pour une question personnelle, contactez FP21 sur fp21.fr.\n"
+            "🔒 Je garde vos abonnements, et vos questions sans réponse et avis sans votre nom ni "
+            "vos coordonnées. /oublier efface abonnements, historique, et questions et avis des "
+            "30 derniers jours."),
         "themes": "Choisissez un thème :",
         "theme": "{emoji} <b>{title}</b>\nChoisissez une question :",
         "suggest": "Je ne suis pas sûr d'avoir compris. 🤔 Vouliez-vous dire…",
@@ -109,7 +112,10 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "\"jobs without an exam\"…\n"
             "• /themes: browse topics\n"
             "• /evenements: upcoming FP21 events\n"
-            "I'm a bot: for a personal question, contact FP21 at fp21.fr."),
+            "I'm a bot: for a personal question, contact FP21 at fp21.fr.\n"
+            "🔒 I keep your subscriptions, and unanswered questions and ratings without your name "
+            "or contact details. /oublier erases subscriptions, history, and the questions and "
+            "ratings of the last 30 days."),
         "themes": "Pick a theme:",
         "theme": "{emoji} <b>{title}</b>\nPick a question:",
         "suggest": "I'm not sure I understood. 🤔 Did you mean…",

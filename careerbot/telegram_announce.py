@@ -23,7 +23,8 @@ from careerbot.broadcasting import Outcome, Result
 from careerbot.conversation import Button, Lang, Reply, format_date
 from careerbot.faq import Event, Faq
 from careerbot.numbers import ascii_int
-from careerbot.storage import outbox, subscribers
+from careerbot.privacy import user_tag
+from careerbot.storage import feedback, outbox, subscribers
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
 from careerbot.telegram_keyboard import keyboard
@@ -41,6 +42,11 @@ class Announcing:
     admins: frozenset[int]
     faq: Faq
     reports: dict[int, tuple[int, int]] = field(default_factory=dict)  # broadcast -> message
+    tag_key: str = ""  # secret that keys the users' one-way tags (the bot token)
+
+    def tag(self, user_id: int) -> str:
+        """The one-way tag that links a user's recent questions and ratings to them."""
+        return user_tag(user_id, self.tag_key)
 
 
 class TelegramSender:
@@ -170,10 +176,13 @@ async def subscription_button(action: str, message: Message, db: Sessions, lang:
     return ui.choose_topics(ui.toggle(selected, value), lang)
 
 
-async def forget_button(action: str, chat_id: int, db: Sessions, lang: Lang) -> Reply:
-    """forget:yes erases everything about the chat; forget:no keeps it."""
+async def forget_button(action: str, chat_id: int, tag: str, db: Sessions, lang: Lang) -> Reply:
+    """forget:yes erases everything about the chat and the user's tagged questions and ratings;
+    forget:no keeps it.
+    """
     if action == "forget:yes":
         await subscribers.forget(db, chat_id)
+        await feedback.forget_tagged(db, tag)
         return ui.text("forgotten", lang)
     return ui.text("kept", lang)
 

@@ -221,7 +221,8 @@ async def text(update: Update, context: CareerContext) -> None:
         if context.user_data is not None:
             context.user_data[PENDING_KEY] = question
         if announcing:
-            await feedback.record_unanswered(announcing.db, question, status)
+            await feedback.record_unanswered(announcing.db, question, status,
+                                             announcing.tag(user.id))
     elif status == "answer" and announcing and reply.match and reply.match.entry_id:
         reply = ui.with_feedback(reply, reply.match.entry_id, lang)
     log.info("question: %s", status)
@@ -409,7 +410,10 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     kind = action.split(":")[0]
     if kind == "fb":
         _, entry_id, vote = [*action.split(":"), "", ""][:3]
-        await feedback.record_feedback(announcing.db, entry_id, vote == "1")
+        user = update.effective_user
+        await feedback.record_feedback(announcing.db, entry_id, vote == "1",
+                                       announcing.tag(user.id) if user else None,
+                                       message.message_id)
         await replace(message, Reply(message.text_html, without_rows(message, "fb:")))
         return ui.TEXTS[lang]["thanks"]
     if kind == "sub":
@@ -418,7 +422,10 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     if kind == "forget":
         if context.user_data is not None:
             context.user_data.clear()
-        await replace(message, await forget_button(action, message.chat.id, announcing.db, lang))
+        user = update.effective_user
+        tag = announcing.tag(user.id if user else message.chat.id)
+        await replace(message, await forget_button(action, message.chat.id, tag, announcing.db,
+                                                   lang))
         return None
     if not is_admin(update, announcing):
         return ui.ADMIN["refused"]  # a notice: the message stays as it was

@@ -106,16 +106,20 @@ def test_subscribe_change_and_unsubscribe(double: BotApiDouble, bot: object, dat
 
 
 def test_forget_erases_everything(double: BotApiDouble, bot: object, data: Path) -> None:
-    """/oublier, once confirmed, leaves no row about the user."""
+    """/oublier, once confirmed, leaves no row about the user, nor their recent question."""
     user = new_user()
     menu = say(double, user, "/abonner")
     press(double, user, menu.result["message_id"], "sub:all")
     press(double, user, menu.result["message_id"], "sub:save")
+    say(double, user, f"xkcd quasar {user} nébuleuse")  # unanswered, so kept for maintainers
+    assert rows(data, f"select status from unanswered where text like '%quasar {user}%'") != []
     ask = say(double, user, "/oublier")
     press(double, user, ask.result["message_id"], "forget:yes")
-    assert double.messages_to(user)[-1].text == "C'est fait : je ne garde plus rien sur vous. 🗑️"
+    assert (double.messages_to(user)[-1].text or "").startswith(
+        "C'est fait : abonnement, historique, questions et avis récents effacés.")
     for table in ("subscribers", "subscriptions", "deliveries"):
         assert rows(data, f"select * from {table} where chat_id={user}") == []
+    assert rows(data, f"select * from unanswered where text like '%quasar {user}%'") == []
 
 
 def test_feedback_and_unanswered_are_stored_without_identity(double: BotApiDouble, bot: object,

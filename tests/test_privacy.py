@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from careerbot.privacy import scrub
+from careerbot.privacy import scrub, user_tag
 from careerbot.storage import feedback
+from careerbot.storage.models import Unanswered
 from tests.test_storage import fresh, run
 
 
@@ -43,3 +45,55 @@ def test_unanswered_questions_are_stored_scrubbed(tmp_path: Path) -> None:
         return kept
 
     assert run(scenario) == [("rappelez moi au [téléphone] ou [e-mail]", "fallback")]
+
+
+def test_user_tag_is_stable_keyed_and_one_way() -> None:
+    """The same user gives the same tag under one key; another key or user gives another."""
+    tag = user_tag(12345, "123:secret")
+    assert tag == user_tag(12345, "123:secret")
+    assert len(tag) == 32 and "12345" not in tag
+    assert tag != user_tag(12345, "456:other") and tag != user_tag(12346, "123:secret")
+
+
+def test_ratings_last_tap_wins_and_forget_erases_the_users_records(tmp_path: Path) -> None:
+    """One rating per user and message (the last tap wins); forget_tagged erases only theirs."""
+    lea, max_ = user_tag(1, "k"), user_tag(2, "k")
+
+    async def scenario() -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]],
+                                  list[tuple[str, str]]]:
+        engine, db = await fresh(tmp_path)
+        for vote in (True, False, True, False):  # Léa taps four times on one answer
+            await feedback.record_feedback(db, "pacte", vote, lea, 10)
+        await feedback.record_feedback(db, "pacte", True, max_, 10)  # same message id, Max's chat
+        await feedback.record_feedback(db, "pacte", True, lea, 11)  # another answer
+        await feedback.record_unanswered(db, "question de Léa", "fallback", lea)
+        await feedback.record_unanswered(db, "question de Max", "fallback", max_)
+        before = await feedback.ratings(db)
+        await feedback.forget_tagged(db, lea)
+        after = await feedback.ratings(db)
+        kept = await feedback.unanswered(db)
+        await engine.dispose()
+        return before, after, kept
+
+    before, after, kept = run(scenario)
+    assert before == {"pacte": (2, 1)}
+    assert after == {"pacte": (1, 0)}
+    assert kept == [("question de Max", "fallback")]
+
+
+def test_tags_are_dropped_after_30_days(tmp_path: Path) -> None:
+    """A question older than 30 days loses its tag: forgetting can no longer find it."""
+    lea = user_tag(1, "k")
+
+    async def scenario() -> list[tuple[str, str]]:
+        engine, db = await fresh(tmp_path)
+        async with db.begin() as session:
+            session.add(Unanswered(text="ancienne", status="fallback", tag=lea,
+                                   created_at=datetime.now(UTC) - timedelta(days=31)))
+        await feedback.record_unanswered(db, "récente", "fallback", lea)
+        await feedback.forget_tagged(db, lea)
+        kept = await feedback.unanswered(db)
+        await engine.dispose()
+        return kept
+
+    assert run(scenario) == [("ancienne", "fallback")]

@@ -4,29 +4,64 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from careerbot.privacy import scrub
+from careerbot.privacy import TAG_KEPT, scrub
 from careerbot.storage.models import Feedback, Unanswered
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def record_unanswered(sessions: Sessions, text: str, status: str) -> None:
+async def record_unanswered(sessions: Sessions, text: str, status: str,
+                            tag: str | None = None) -> None:
     """Keep a question the bot could not answer directly: text only, no identity, and without
-    the e-mail addresses or phone numbers it may contain.
+    the e-mail addresses or phone numbers it may contain. `tag` (privacy.user_tag) lets /oublier
+    erase it for 30 days.
     """
+    now = datetime.now(UTC)
     async with sessions.begin() as session:
-        session.add(Unanswered(text=scrub(text[:1000]), status=status,
-                               created_at=datetime.now(UTC)))
+        session.add(Unanswered(text=scrub(text[:1000]), status=status, created_at=now, tag=tag))
+        await _untag_old(session, now)
 
 
-async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool) -> None:
-    """Keep a rating of an answer (no identity)."""
+async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool,
+                          tag: str | None = None, message_id: int | None = None) -> None:
+    """Keep a rating of an answer, without identity; with a tag and a message, the user's last
+    rating of that message replaces the earlier ones.
+    """
+    now = datetime.now(UTC)
+    try:
+        async with sessions.begin() as session:
+            if tag is not None and message_id is not None:
+                await session.execute(delete(Feedback).where(Feedback.tag == tag,
+                                                             Feedback.message_id == message_id))
+            session.add(Feedback(entry_id=entry_id[:64], helpful=helpful, created_at=now,
+                                 tag=tag, message_id=message_id))
+            await _untag_old(session, now)
+    except IntegrityError:  # a simultaneous tap of the same user inserted first: update it
+        async with sessions.begin() as session:
+            await session.execute(update(Feedback).where(
+                Feedback.tag == tag, Feedback.message_id == message_id).values(
+                entry_id=entry_id[:64], helpful=helpful, created_at=now))
+
+
+async def forget_tagged(sessions: Sessions, tag: str) -> None:
+    """Erase the questions and ratings still linked to a user (those of the last 30 days)."""
     async with sessions.begin() as session:
-        session.add(Feedback(entry_id=entry_id[:64], helpful=helpful,
-                             created_at=datetime.now(UTC)))
+        await session.execute(delete(Unanswered).where(Unanswered.tag == tag))
+        await session.execute(delete(Feedback).where(Feedback.tag == tag))
+
+
+async def _untag_old(session: AsyncSession, now: datetime) -> None:
+    """Past 30 days a record no longer needs to find its user: its tag goes."""
+    limit = now - TAG_KEPT
+    await session.execute(update(Unanswered).where(Unanswered.tag.is_not(None),
+                                                   Unanswered.created_at < limit).values(tag=None))
+    await session.execute(update(Feedback).where(Feedback.tag.is_not(None),
+                                                 Feedback.created_at < limit)
+                          .values(tag=None, message_id=None))
 
 
 async def unanswered(sessions: Sessions, limit: int = 5000) -> list[tuple[str, str]]:

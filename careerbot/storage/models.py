@@ -109,14 +109,22 @@ class Unanswered(Base):
     text: Mapped[str] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(16))  # fallback | suggest
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    tag: Mapped[str | None] = mapped_column(String(32), index=True)  # privacy.user_tag, 30 days
 
 
 class Feedback(Base):
-    """A "did this answer help?" vote on an entry, without who voted."""
+    """A "did this answer help?" vote on an entry, without who voted.
+
+    For 30 days a vote keeps a one-way tag of its user and its message: a user rates an answer
+    once (the last tap wins) and /oublier erases the vote.
+    """
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("uq_feedback_tag_message", "tag", "message_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(64), index=True)
     helpful: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    tag: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
