@@ -120,17 +120,24 @@ YAML_HINT_FR = ("vérifiez l'indentation (des espaces, jamais de tabulation) et 
 def read_yaml(path: Path) -> tuple[YamlFile | None, list[Problem]]:
     """Parse one file; on a syntax error return the problem with PyYAML's line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        raw = path.read_bytes()
+    except OSError as error:
         return None, [Problem(path, 1, f"impossible de lire le fichier : {error}",
-                              "enregistrez-le en UTF-8",
-                              message_en=f"cannot read the file: {error}", hint_en="save it as UTF-8")]
+                              "vérifiez qu'il existe et qu'il est lisible",
+                              message_en=f"cannot read the file: {error}",
+                              hint_en="check that it exists and can be read")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, [_not_utf8(path, raw, error.start)]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark and any(opened in str(error.context) for opened in UNCLOSED):
+            mark = error.context_mark  # where the quote or bracket left open was opened
         line = mark.line + 1 if mark else 1
         what = f"{error.context}, {error.problem}" if error.context else str(error.problem)
         started = error.context_mark.line + 1 if error.context_mark else line
@@ -146,6 +153,21 @@ def read_yaml(path: Path) -> tuple[YamlFile | None, list[Problem]]:
     lines: dict[Path_, int] = {}
     problems = list(_index_lines(path, node, (), lines)) if node is not None else []
     return YamlFile(path, file_kind(path), data, lines), problems
+
+
+# Errors about something opened and never closed: PyYAML finds them where the file ends.
+UNCLOSED = ("quoted scalar", "flow sequence", "flow mapping")
+
+
+def _not_utf8(path: Path, raw: bytes, start: int) -> Problem:
+    """A byte that is not UTF-8 (a file saved as Latin-1 or Windows-1252), at its line and column."""
+    line = raw.count(b"\n", 0, start) + 1
+    column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+    return Problem(path, line, f"caractère illisible colonne {column} (octet 0x{raw[start]:02x}) : "
+                   "le fichier n'est pas en UTF-8", "réenregistrez le fichier en UTF-8 (dans "
+                   "l'éditeur : « Enregistrer avec l'encodage » → UTF-8)",
+                   message_en=f"unreadable character at column {column} (byte 0x{raw[start]:02x}): "
+                   "the file is not UTF-8", hint_en="save the file again as UTF-8")
 
 
 _QUOTE_IT = "mettez le texte entre guillemets"

@@ -436,3 +436,25 @@ def test_check_in_english(faq_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
         f"{path}:{line_of(path, 'reviewed:')}: warning: entry 'contractuel': not reviewed since "
         "2025-06-01 (check the answer and its links, then update `reviewed`)"]
     assert captured.err == f"{faq_dir}: 1 error(s), 1 warning(s)\n"
+
+
+def test_unclosed_quote_is_reported_where_it_opens(faq_dir: Path) -> None:
+    """A quote never closed is named at its own line, not where PyYAML reaches the end of file."""
+    path = faq_dir / "contrats.yaml"
+    edit(path, "      - contrat dans l administration", '      - "contrat dans l administration')
+    found = problems(faq_dir)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:{line_of(path, 'contrat dans l administration')}: ")
+
+
+def test_a_byte_that_is_not_utf8_is_located(faq_dir: Path) -> None:
+    """A Latin-1 "é" on line 7 is reported at line 7 with its column and the fix."""
+    path = faq_dir / "contrats.yaml"
+    lines = path.read_bytes().split(b"\n")
+    lines[6] = lines[6].replace(b"sans concours", "sans concours é".encode("latin-1"), 1)
+    path.write_bytes(b"\n".join(lines))
+    column = lines[6].index(b"\xe9") + 1
+    assert problems(faq_dir) == [
+        f"{path}:7: caractère illisible colonne {column} (octet 0xe9) : le fichier n'est pas en "
+        "UTF-8 (réenregistrez le fichier en UTF-8 (dans l'éditeur : « Enregistrer avec "
+        "l'encodage » → UTF-8))"]
