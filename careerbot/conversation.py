@@ -91,6 +91,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
                       "Elle servira à enrichir mes réponses. Pour une réponse personnelle, "
                       "écrivez à FP21 via fp21.fr."),
         "team_nothing": "Il n'y a pas de question à transmettre. Écrivez-la d'abord. ✍️",
+        "team_capped": ("Vous avez déjà transmis plusieurs questions aujourd'hui : l'équipe FP21 "
+                        "les lira. 🙏 Pour une réponse personnelle, écrivez-lui via fp21.fr."),
         "team_message": "❓ Question sans réponse, transmise à la demande d'un utilisateur :\n{question}",
         "not_text": ("Je ne lis que les messages écrits. ✍️ Posez votre question en quelques mots, "
                      "ou tapez /themes pour parcourir les sujets."),
@@ -146,6 +148,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
                       "It will help improve my answers. For a personal answer, contact FP21 via "
                       "fp21.fr."),
         "team_nothing": "There is no question to send. Type it first. ✍️",
+        "team_capped": ("You have already sent several questions today: the FP21 team will read "
+                        "them. 🙏 For a personal answer, contact FP21 via fp21.fr."),
         "not_text": ("I only read text messages. ✍️ Ask your question in a few words, or type "
                      "/themes to browse topics."),
         "slow_down": "Easy 🙂 I answer your messages one at a time: please wait a few seconds.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -100,6 +100,8 @@ class Services:
     throttle: Throttle
     admin_chat_id: int | None
     announcing: Announcing | None = None
+    # Questions a user may send to the organisers: 3 a day (a bucket refilled over 24 hours).
+    handoffs: Throttle = field(default_factory=lambda: Throttle(burst=3, rate=3 / 86_400))
 
 
 class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -468,6 +470,10 @@ async def forward_to_team(update: Update, context: CareerContext, lang: Lang) ->
     question = (context.user_data or {}).pop(PENDING_KEY, None)
     if services.admin_chat_id is None or not question:
         await send(update, services.conversation.text("team_nothing", lang))
+        return
+    user = update.effective_user
+    if user is None or services.handoffs.check(user.id) != "ok":
+        await send(update, services.conversation.text("team_capped", lang))
         return
     await context.bot.send_message(services.admin_chat_id,
                                    services.conversation.team_message(question))

@@ -151,6 +151,24 @@ def test_fallback_can_send_the_question_to_the_team(double: BotApiDouble, bot: o
     assert thanks.ok
 
 
+def test_questions_sent_to_the_team_are_capped_per_day(double: BotApiDouble, bot: object) -> None:
+    """A user sends at most 3 questions a day to the organisers; the 4th is politely declined."""
+    user = new_user()
+    mark = len(double.calls)
+    for attempt in range(4):
+        reply = ask(double, user, f"xkcd zorglub wobble qzx{user}{attempt}")
+        press(double, user, reply.result["message_id"], "team")
+        double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == user
+                        and "transmi" in c.params["text"], since=mark)
+        mark = len(double.calls)
+    to_team = [c.params["text"] for c in double.calls if c.method == "sendMessage"
+               and c.params.get("chat_id") == ADMIN_CHAT and f"qzx{user}" in c.params["text"]]
+    assert [text[-1] for text in to_team] == ["0", "1", "2"]
+    last = [c for c in double.calls if c.method == "sendMessage"
+            and c.params.get("chat_id") == user][-1]
+    assert last.params["text"].startswith("Vous avez déjà transmis plusieurs questions aujourd'hui")
+
+
 def test_themes_browse_in_place_and_back(double: BotApiDouble, bot: object) -> None:
     """/themes, a theme, an entry and back: each step edits the same message."""
     user = new_user()
