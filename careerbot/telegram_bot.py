@@ -352,12 +352,13 @@ async def button(update: Update, context: CareerContext) -> None:
         if not stale(error):
             raise
         log.debug("button on a stale or unchanged message (%s)", type(error).__name__)
-    try:
-        await query.answer(toast)
-    except BadRequest as error:
-        if not stale(error):
-            raise
-        log.debug("button answered too late (%s)", type(error).__name__)
+    finally:
+        try:
+            await query.answer(toast)
+        except BadRequest as error:
+            if not stale(error):
+                raise
+            log.debug("button answered too late (%s)", type(error).__name__)
 
 
 # What Telegram answers to a double tap, or a tap on a deleted or too old message: the user did
