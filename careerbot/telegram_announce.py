@@ -49,6 +49,9 @@ class Announcing:
         return user_tag(user_id, self.tag_key)
 
 
+BROADCAST_429_RETRIES = 3
+
+
 class TelegramSender:
     """Sends broadcast texts with the bot, and classifies every answer (never raises for one)."""
 
@@ -60,7 +63,9 @@ class TelegramSender:
         """Send one copy; an event's announcement carries its link and calendar buttons."""
         markup = keyboard(event_buttons(self.events.get(event_id or "")))
         try:
-            message = await self.bot.send_message(chat_id, text, reply_markup=markup)
+            # rate_limit_args: the broadcast engine has its own retry policy (see RetryingRateLimiter)
+            message = await self.bot.send_message(chat_id, text, reply_markup=markup,
+                                                  rate_limit_args=BROADCAST_429_RETRIES)
         except Forbidden as error:
             return Result(Outcome.BLOCKED, error=str(error))
         except ChatMigrated as error:

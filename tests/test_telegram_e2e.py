@@ -452,3 +452,19 @@ def test_unreadable_updates_are_skipped(double: BotApiDouble, bot: Path) -> None
     for update_id in skipped:
         assert sum(f"skipped update {update_id} " in line for line in lines) == 1, lines
     assert "zorglub" not in logs and "Pizza" not in logs and "CRITICAL" not in logs
+
+
+@pytest.mark.parametrize(("status", "count"), [(429, 5), (502, 4)])
+def test_a_reply_outlasts_limits_and_outages(double: BotApiDouble, bot: object, status: int,
+                                             count: int) -> None:
+    """Five 429s in a row, or a 5xx outage of several seconds: the reply arrives once, no "Oups"."""
+    user = new_user()
+    double.fail_next("sendMessage", status, count=count, chat_id=user)
+    update = double.send_text(user, "c koi un concours")
+    reply = double.wait_reply(user, update, timeout=30)
+    assert reply.params["text"].startswith("Le <b>concours</b>")
+    time.sleep(0.5)
+    delivered = [c for c in double.calls if c.method == "sendMessage" and c.ok
+                 and c.params.get("chat_id") == user]
+    assert len(delivered) == 1
+    assert not any("Oups" in c.params["text"] for c in delivered)
