@@ -276,7 +276,13 @@ def prepared_sessions(url: str) -> Any:
         finally:
             await engine.dispose()  # its connections belong to this event loop only
 
-    asyncio.run(upgrade())
+    try:
+        asyncio.run(upgrade())
+    except Exception as error:  # any driver's "cannot connect": say it in one line
+        cause = getattr(error, "orig", None) or error
+        raise SystemExit(f"careerbot: cannot open the database ({type(cause).__name__}: "
+                         f"{str(cause).splitlines()[0] if str(cause) else 'no detail'}); check "
+                         "CAREERBOT_DATABASE_URL or CAREERBOT_DATA_DIR") from None
     return sessions(open_engine(url))
 
 
@@ -284,12 +290,7 @@ def open_announcing(config: Config, faq: Faq) -> Any:
     """Subscriptions and announcements on the configured database (migrated at start)."""
     from careerbot.telegram_announce import Announcing
 
-    url = database_url(config.database_url, config.data_dir)
-    try:
-        db = prepared_sessions(url)
-    except Exception as error:
-        raise SystemExit(f"careerbot: cannot open the database ({type(error).__name__}: "
-                         f"{error}); check CAREERBOT_DATABASE_URL") from None
+    db = prepared_sessions(database_url(config.database_url, config.data_dir))
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
 
 

@@ -196,3 +196,14 @@ def test_data_dir_that_cannot_hold_the_database_says_so(tmp_path: Path) -> None:
         assert len(done.stderr.splitlines()) == 1, done.stderr
         assert done.stderr.startswith(f"careerbot: CAREERBOT_DATA_DIR '{data_dir}' cannot hold "
                                       "the database (")
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite:////proc/careerbot.db",
+                                 "postgresql+asyncpg://nobody:x@127.0.0.1:1/none"])
+def test_database_that_cannot_be_opened_says_so(url: str) -> None:
+    """A database URL that cannot be opened ends in one line naming the setting, no traceback."""
+    done = run_command("subscribers", env={"CAREERBOT_DATABASE_URL": url})
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("careerbot: cannot open the database (")
+    assert done.stderr.rstrip().endswith("check CAREERBOT_DATABASE_URL or CAREERBOT_DATA_DIR")
