@@ -56,6 +56,8 @@ def from_env(env: Mapping[str, str]) -> Config:
         raise ConfigError(f"TELEGRAM_API_BASE_URL {root!r} must be the server root, "
                           f"e.g. {DEFAULT_API_ROOT} (the bot adds /bot<token>/<method>)")
     database_url, data_dir = storage_location(env)
+    if database_url:
+        _check_database_url(database_url)
     return Config(
         token=token,
         api_root=root,
@@ -64,8 +66,9 @@ def from_env(env: Mapping[str, str]) -> Config:
         admin_chat_id=_chat_id(env.get("CAREERBOT_ADMIN_CHAT_ID", "")),
         database_url=database_url,
         data_dir=data_dir,
-        broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0),
-        reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
+        # Telegram allows about 30 messages a second in all; reminders come at most a month early.
+        broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0, maximum=30.0),
+        reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0, maximum=24.0 * 31),
     )
 
 
@@ -74,7 +77,18 @@ def storage_location(env: Mapping[str, str]) -> tuple[str | None, Path]:
     return env.get("CAREERBOT_DATABASE_URL") or None, Path(env.get("CAREERBOT_DATA_DIR") or "data")
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url  # storage is optional: only read when a URL is set
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError("CAREERBOT_DATABASE_URL is not a database URL (e.g. "
+                          "postgresql+asyncpg://user:password@host/db)") from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -84,6 +98,8 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
         value = -1.0
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name}: {raw!r} must be a positive number")
+    if value > maximum:
+        raise ConfigError(f"{name}: {raw!r} is more than {maximum:g}")
     return value
 
 

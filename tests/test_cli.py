@@ -133,6 +133,13 @@ def test_run_without_token_nor_terminal_says_what_to_set() -> None:
      "careerbot: CAREERBOT_REMINDER_HOURS: 'inf' must be a positive number"),
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_BROADCAST_RATE": "nan"},
      "careerbot: CAREERBOT_BROADCAST_RATE: 'nan' must be a positive number"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_BROADCAST_RATE": "100"},
+     "careerbot: CAREERBOT_BROADCAST_RATE: '100' is more than 30"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_REMINDER_HOURS": "-3"},
+     "careerbot: CAREERBOT_REMINDER_HOURS: '-3' must be a positive number"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "CAREERBOT_DATABASE_URL": "not a url"},
+     "careerbot: CAREERBOT_DATABASE_URL is not a database URL (e.g. "
+     "postgresql+asyncpg://user:password@host/db)"),
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9"},
      "careerbot: cannot reach the Bot API at http://127.0.0.1:9 (NetworkError); check "
      "TELEGRAM_API_BASE_URL and the network"),
