@@ -66,9 +66,9 @@ def from_env(env: Mapping[str, str]) -> Config:
         admin_chat_id=_chat_id(env.get("CAREERBOT_ADMIN_CHAT_ID", "")),
         database_url=database_url,
         data_dir=data_dir,
-        # Telegram allows about 30 messages a second in all; reminders come at most a month early.
+        # Telegram allows about 30 messages a second in all.
         broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0, maximum=30.0),
-        reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0, maximum=24.0 * 31),
+        reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
     )
 
 
@@ -88,7 +88,8 @@ def _check_database_url(url: str) -> None:
                           "postgresql+asyncpg://user:password@host/db)") from None
 
 
-def _positive(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, *,
+              maximum: float = math.inf) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
