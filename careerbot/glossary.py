@@ -21,11 +21,12 @@ CUES = frozenset("""
     acronyme abreviation mean means meaning stand stands what whats explain explique expliquer
     """.split())
 FILLERS = CUES | frozenset("""
-    c est ce que qu le la les l un une des du de d ca cela sa exactement svp s il vous plait te tu
+    est ce que qu le la les l un une des du de d ca cela sa exactement svp s il vous plait te tu
     sais connais moi m en gros au juste ici lettres is the an does do for of please this that
     by term word mot
     """.split())
-# "a" is a word of names ("catégorie A"): it is set aside only as the English article.
+# "a" and "c" are words of names ("catégorie A", "catégorie C"): "a" is set aside only as the
+# English article, "c" only as the "c" of "c'est" or "c koi" (which normalise to "c est ...").
 _ARTICLE_AFTER = frozenset({"is", "whats", "what"})
 _ACRONYM = re.compile(r"^[A-Z0-9][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*$")
 
@@ -37,7 +38,9 @@ def key(text: str) -> str:
 
 def _meaningful(tokens: tuple[str, ...]) -> list[str]:
     return [t for i, t in enumerate(tokens) if t not in FILLERS
-            and not (t == "a" and i and tokens[i - 1] in _ARTICLE_AFTER)]
+            and not (t == "a" and i and tokens[i - 1] in _ARTICLE_AFTER)
+            and not (t == "c" and tokens[i + 1:i + 2] == ("est",)
+                     and (i == 0 or i + 2 < len(tokens)))]
 
 
 class Glossary:

@@ -80,6 +80,17 @@ def test_other_messages_are_not_definition_requests(message: str) -> None:
     assert terms("CAPES", "CDG").lookup(message) == ()
 
 
+def test_single_letter_names_are_not_taken_for_fillers() -> None:
+    """"catégorie C" is a name of its own: not "catégorie", and not the "c" of "c'est"."""
+    glossary = Glossary([GlossaryTerm(f"categorie-{x.lower()}", f"catégorie {x}", "fr", "en")
+                         for x in "ABC"])
+    for letter in "ABC":
+        for message in (f"c'est quoi la catégorie {letter}", f"c koi la categorie {letter} ?",
+                        f"what is a catégorie {letter}"):
+            assert [t.id for t in glossary.lookup(message)] == [f"categorie-{letter.lower()}"]
+    assert glossary.lookup("c'est quoi une catégorie") == ()
+
+
 def test_a_bare_word_that_is_not_an_acronym_is_left_to_the_matcher() -> None:
     """"concours externe" alone wants the full entry; "c'est quoi le concours externe" the term."""
     glossary = Glossary([GlossaryTerm("externe", "concours externe", "fr", "en")])
