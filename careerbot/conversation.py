@@ -321,11 +321,12 @@ class Conversation:
         event = self._next_event(entry)
         if event is not None:
             parts.append(TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang)))
+        has_details = bool(self._details(entry, lang))
         rows: list[tuple[Button, ...]] = []
-        if self._details(entry, lang):
+        if has_details:
             rows.append((Button(TEXTS[lang]["btn_details"], f"d:{entry.id}"),))
         rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in entry.links)
-        if not self._details(entry, lang):
+        if not has_details:
             rows.extend(self._related_rows(entry, lang))
         rows.append(self._back_row(entry, lang))
         return Reply("\n\n".join(parts), tuple(rows), match)
@@ -345,9 +346,9 @@ class Conversation:
         if not terms:
             return self.themes(lang)
         html = "\n".join(f"📘 {self._definition_text(term, lang)}" for term in terms)
-        targets = dict.fromkeys(t.entry for t in terms if t.entry in self.faq.by_id)
+        targets = dict.fromkeys(t.entry for t in terms if t.entry and t.entry in self.faq.by_id)
         rows = tuple((Button(f"➡️ {self._question(self.faq.entry(i), lang)}", f"e:{i}"),)
-                     for i in targets if i)
+                     for i in targets)
         return Reply(html, (*rows, *self._menu(lang)), match)
 
     @staticmethod

@@ -242,7 +242,7 @@ def _tune_thresholds(faq: Faq, cases: Sequence[Case], settings: Settings, max_wr
         return [_outcome(c, g or decide(e[0], p, t, candidate))
                 for c, e, p, t, g in zip(cases, evidence, probabilities, talks, defined, strict=True)]
 
-    best_share, chosen = -1.0, replace(settings, answer_min=1.0)
+    best_answering, chosen = -1.0, replace(settings, answer_min=1.0)
     for margin_min, answer_min in itertools.product(_steps(0.0, 0.1, 0.005),
                                                     _steps(0.3, 0.99, 0.01)):
         candidate = replace(settings, answer_min=answer_min, margin_min=margin_min)
@@ -250,8 +250,8 @@ def _tune_thresholds(faq: Faq, cases: Sequence[Case], settings: Settings, max_wr
         # A wrong answer costs users more than a missed one: it counts as two.
         value = found["direct_right"] - WRONG_COST * found["direct_wrong"]
         if (found["direct_wrong"] <= max_wrong and found["oos_answered"] <= max_oos
-                and value > best_share):
-            best_share, chosen = value, candidate
+                and value > best_answering):
+            best_answering, chosen = value, candidate
     best_value, answering = -1.0, chosen
     for suggest_min in _steps(0.01, answering.answer_min, 0.01):
         candidate = replace(answering, suggest_min=suggest_min)
@@ -261,7 +261,7 @@ def _tune_thresholds(faq: Faq, cases: Sequence[Case], settings: Settings, max_wr
         value = _rates(decided)["resolved"] - 0.1 * noise
         if value > best_value:
             best_value, chosen = value, candidate
-    return chosen, best_share
+    return chosen, best_answering
 
 
 def _top_is_right(ranking: Sequence[tuple[str, float]], case: Case) -> bool:

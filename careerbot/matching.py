@@ -54,8 +54,10 @@ class Confidence:
 
     Fitted by `careerbot calibrate` on the development set. The message length matters: a long
     message spreads its words over many entries, so its best score is lower for the same
-    certainty. So does agreement: when the character n-grams, the stems and the fuzzy ratio each
-    put the same entry first on their own, the fused winner is much more often right.
+    certainty, while a clear lead on a one- or two-word message ("policier") is as sure as it
+    gets (`short_lead`: the lead divided by the length). So does agreement: when the character
+    n-grams, the stems and the fuzzy ratio each put the same entry first on their own, the fused
+    winner is much more often right.
     """
 
     bias: float = -4.0
@@ -71,7 +73,7 @@ class Confidence:
     def features(self, ranking: Sequence[tuple[str, float]], length: int,
                  agreement: Agreement = NO_AGREEMENT) -> FloatArray:
         """The model's inputs: best score, its lead (absolute, relative), log message length,
-        and whether each signal alone agrees on the best entry.
+        whether each signal alone agrees on the best entry, and the lead per word.
         """
         best = ranking[0][1] if ranking else 0.0
         second = ranking[1][1] if len(ranking) > 1 else 0.0

@@ -52,6 +52,11 @@ class Announcing:
 BROADCAST_429_RETRIES = 3
 
 
+def seconds(value: float | timedelta) -> float:
+    """A duration PTB gives as seconds or as a timedelta, in seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 class TelegramSender:
     """Sends broadcast texts with the bot, and classifies every answer (never raises for one)."""
 
@@ -71,9 +76,8 @@ class TelegramSender:
         except ChatMigrated as error:
             return Result(Outcome.GONE, error=f"chat migrated to {error.new_chat_id}")
         except RetryAfter as error:
-            wait = error.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            return Result(Outcome.RETRY_AFTER, retry_after=seconds, error=str(error))
+            return Result(Outcome.RETRY_AFTER, retry_after=seconds(error.retry_after),
+                          error=str(error))
         except BadRequest as error:
             return Result(classify_bad_request(str(error)), error=str(error))
         except TimedOut as error:

@@ -8,6 +8,7 @@ identity or what they wrote.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -63,6 +64,7 @@ from careerbot.telegram_announce import (
     my_subscriptions,
     preview,
     reminders_forever,
+    seconds,
     start_flow,
     subscribe_start,
     subscription_button,
@@ -87,7 +89,7 @@ SHORT_DESCRIPTION = {
     "en": "Your questions about joining the French public service, with FP21.",
 }
 IDEMPOTENT_PREFIXES = ("get", "set", "delete", "edit", "answer")
-DROPPED_REPLIES = [0]  # replies given up after the rate limiter's patience, since start
+DROPPED_REPLIES = itertools.count(1)  # numbers the replies given up, since start
 
 
 @dataclass
@@ -180,19 +182,11 @@ def _not_exhausted_retries(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Rate limit hit after maximum")
 
 
-logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_exhausted_retries)
-
-
 class ReplyDropped(NetworkError):
     """A reply could not be sent within the limiter's patience."""
 
     def __init__(self, endpoint: str) -> None:
         super().__init__(f"{endpoint}: no answer from the Bot API in time")
-
-
-def seconds(value: float | timedelta) -> float:
-    """A duration PTB gives as seconds or as a timedelta, in seconds."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -553,9 +547,8 @@ async def on_error(update: object, context: CareerContext) -> None:
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         # Retries are spent (or unsafe: a timed-out send may have arrived). Another message
         # would fail the same way or duplicate the reply.
-        DROPPED_REPLIES[0] += 1
         log.warning("Bot API unreachable after retries (%s); reply dropped (%d since start)",
-                    type(error).__name__, DROPPED_REPLIES[0])
+                    type(error).__name__, next(DROPPED_REPLIES))
         return
     log.error("handler failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
@@ -608,6 +601,7 @@ def build_application(config: Config, conversation: Conversation, *,
                       throttle: Throttle | None = None, announcing: Announcing | None = None,
                       concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application with every handler registered."""
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_exhausted_retries)
     bot = TolerantBot(
         config.token, base_url=config.base_url, base_file_url=f"{config.api_root}/file/bot",
         defaults=Defaults(parse_mode=ParseMode.HTML,
