@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from careerbot.conversation import Button, Lang, Reply, format_date
+from careerbot.faq import Event
 from careerbot.storage.outbox import Summary
 
 ALL = "all"
@@ -219,3 +220,11 @@ def broadcast_controls(summary: Summary) -> tuple[Button, ...]:
     if summary.state in ("sending", "scheduled", "paused"):
         buttons.append(Button(ADMIN["stop"].format(id=summary.id), f"ann:cancel:{summary.id}"))
     return tuple(buttons)
+
+
+def event_buttons(event: Event | None) -> tuple[tuple[Button, ...], ...]:
+    """Under an event's announcement: add it to a calendar, or read more."""
+    if event is None:
+        return ()
+    return ((Button("📆 Ajouter à mon agenda", f"ics:{event.id}"),),
+            (Button("🔗 En savoir plus", url=event.url),))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,9 +28,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -55,7 +53,6 @@ from careerbot.storage import feedback, outbox, subscribers
 from careerbot.telegram_announce import (
     FLOW,
     Announcing,
-    TelegramSender,
     admin_button,
     flow_text,
     forget_button,
@@ -64,7 +61,6 @@ from careerbot.telegram_announce import (
     my_subscriptions,
     preview,
     reminders_forever,
-    seconds,
     start_flow,
     subscribe_start,
     subscription_button,
@@ -72,6 +68,8 @@ from careerbot.telegram_announce import (
 )
 from careerbot.telegram_html import visible_text
 from careerbot.telegram_keyboard import keyboard as rows_keyboard
+from careerbot.telegram_limits import RetryingRateLimiter, _not_exhausted_retries
+from careerbot.telegram_sender import TelegramSender
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
@@ -88,7 +86,6 @@ SHORT_DESCRIPTION = {
     "fr": "Vos questions pour entrer dans la fonction publique, avec FP21.",
     "en": "Your questions about joining the French public service, with FP21.",
 }
-IDEMPOTENT_PREFIXES = ("get", "set", "delete", "edit", "answer")
 DROPPED_REPLIES = itertools.count(1)  # numbers the replies given up, since start
 
 
@@ -116,77 +113,6 @@ class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         """The services registered at start."""
         services: Services = self.bot_data["careerbot"]
         return services
-
-
-class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter that also waits out Telegram's limits and outages for replies.
-
-    The base class keeps Telegram's limits (30 msg/s, 20/min per group) and honours RetryAfter.
-    A reply (a call without `rate_limit_args`) is then kept for up to `patience` seconds: a 429
-    waits its retry_after again, a network error or a 5xx is retried with backoff. A user who asked
-    a fair question gets one answer late rather than none; a rare double answer after a 5xx that
-    had in fact been delivered is the price. A timed-out send is never retried (it may have
-    arrived), except for idempotent methods. Broadcasts pass `rate_limit_args` (their own number of
-    429 retries) because their engine has its own, stricter, retry policy.
-    """
-
-    def __init__(self, *, network_retries: int = 3, backoff: float = 0.5,
-                 patience: float = 60.0) -> None:
-        super().__init__(max_retries=3)
-        self.network_retries = network_retries
-        self.backoff = backoff
-        self.patience = patience
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send through the rate limiter, waiting and retrying where it is safe."""
-        patient = rate_limit_args is None and endpoint != "getUpdates"
-        deadline = time.monotonic() + self.patience
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data,
-                                                     rate_limit_args)
-            except TimedOut:
-                if not endpoint.startswith(IDEMPOTENT_PREFIXES) or attempt >= self.network_retries:
-                    raise
-                wait = self.backoff * 2**attempt
-            except BadRequest:
-                raise  # BadRequest is a NetworkError in PTB, but retrying it cannot help
-            except RetryAfter as error:
-                if not patient:
-                    raise
-                wait = seconds(error.retry_after)
-            except NetworkError:
-                if endpoint == "getUpdates" or (not patient and attempt >= self.network_retries):
-                    raise
-                wait = min(self.backoff * 2**attempt, 5.0)
-            if patient and time.monotonic() + wait > deadline:
-                raise ReplyDropped(endpoint) from None
-            attempt += 1
-            log.warning("Bot API %s failed (attempt %d), retrying in %.1f s", endpoint, attempt,
-                        wait)
-            await asyncio.sleep(wait)
-
-
-def _not_exhausted_retries(record: logging.LogRecord) -> bool:
-    # AIORateLimiter logs an ERROR with a traceback when its own 429 retries run out; the
-    # RetryingRateLimiter above then keeps waiting or gives up with one WARNING of its own.
-    return not record.getMessage().startswith("Rate limit hit after maximum")
-
-
-class ReplyDropped(NetworkError):
-    """A reply could not be sent within the limiter's patience."""
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(f"{endpoint}: no answer from the Bot API in time")
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

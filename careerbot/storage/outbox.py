@@ -202,3 +202,26 @@ async def recent(sessions: Sessions, limit: int = 20) -> list[Summary]:
                                          .limit(limit)))
     found = [await summary(sessions, i) for i in ids]
     return [s for s in found if s is not None]
+
+
+async def resend_unknown(sessions: Sessions, broadcast_id: int) -> int:
+    """On an organiser's explicit request: send again to the recipients whose copy may or may not
+    have arrived (some will get it twice). How many were queued again.
+
+    Only a finished broadcast qualifies (`done`, or `stopped` once its text was fixed is not a
+    case: a stopped text fails for everyone); it runs again until those are settled.
+    """
+    async with sessions.begin() as session:
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+        if broadcast is None or broadcast.state != DONE:
+            return 0
+        result = await session.execute(update(Delivery)
+                                       .where(Delivery.broadcast_id == broadcast_id,
+                                              Delivery.state == UNKNOWN)
+                                       .values(state=PENDING, updated_at=_now(),
+                                               error="resent on request"))
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        if count:
+            broadcast.state = RUNNING
+            broadcast.finished_at = None
+        return count
