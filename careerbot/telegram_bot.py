@@ -68,7 +68,7 @@ from careerbot.telegram_announce import (
 )
 from careerbot.telegram_html import visible_text
 from careerbot.telegram_keyboard import keyboard as rows_keyboard
-from careerbot.telegram_limits import RetryingRateLimiter, _not_exhausted_retries
+from careerbot.telegram_limits import TelegramRateLimiter
 from careerbot.telegram_sender import TelegramSender
 from careerbot.throttle import Throttle
 
@@ -527,12 +527,11 @@ def build_application(config: Config, conversation: Conversation, *,
                       throttle: Throttle | None = None, announcing: Announcing | None = None,
                       concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application with every handler registered."""
-    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_exhausted_retries)
     bot = TolerantBot(
         config.token, base_url=config.base_url, base_file_url=f"{config.api_root}/file/bot",
         defaults=Defaults(parse_mode=ParseMode.HTML,
                           link_preview_options=LinkPreviewOptions(is_disabled=True)),
-        rate_limiter=RetryingRateLimiter(),
+        rate_limiter=TelegramRateLimiter(),
         # As ApplicationBuilder would: a pool for concurrent replies, one connection for polling.
         request=HTTPXRequest(connection_pool_size=256), get_updates_request=HTTPXRequest())
     application = (

@@ -1,20 +1,50 @@
-"""How careerbot's requests to the Bot API keep Telegram's limits and survive its outages."""
+"""How careerbot's requests to the Bot API keep Telegram's limits and survive its outages.
+
+One limiter for every request, replies and broadcasts alike:
+
+- Telegram's pace: 30 messages/s overall, 20 per minute in one group (as AIORateLimiter);
+- a 429 opens a retry window: no request leaves before its `retry_after` has passed, whoever
+  asked, and however many requests are in flight or finish meanwhile;
+- one retry policy, by what an error proves. A reply (a call without `rate_limit_args`) is
+  patient: a user who asked a fair question gets one answer late rather than none, so 429s, network
+  errors and 5xx are retried for up to a minute (a rare double answer after a 5xx that had in fact
+  been delivered is the price). A timed-out send is retried only when nothing left (a connect
+  timeout) or the method is idempotent. A broadcast send passes `rate_limit_args=0` and gets exactly
+  one attempt: its engine retries only what is proven undelivered, and nothing is retried twice
+  over in nested layers.
+
+This replaces python-telegram-bot's AIORateLimiter, whose 429 pause is ended by any request that
+finishes (upstream issue #5338, fixed on master after 22.8, in no 22.x release) and is never opened
+when a request allows no retry. When a release fixes both, `test_rate_limit.py`'s strict xfail on
+AIORateLimiter starts failing, and this class can shrink to the retry policy over it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+import httpx
+from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger("careerbot.telegram")
 
 IDEMPOTENT_PREFIXES = ("get", "set", "delete", "edit", "answer")
+# httpx errors raised before any byte of the request left: a retry cannot make a duplicate.
+NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+                httpx.UnsupportedProtocol)
+# rate_limit_args of a request that gets exactly one attempt (ExtBot drops a falsy value).
+ONE_ATTEMPT = 1
+MAX_GROUPS = 512  # group limiters kept; idle ones are dropped beyond that
+
+Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
 def seconds(value: float | timedelta) -> float:
@@ -22,68 +52,37 @@ def seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter that also waits out Telegram's limits and outages for replies.
-
-    The base class keeps Telegram's limits (30 msg/s, 20/min per group) and honours RetryAfter.
-    A reply (a call without `rate_limit_args`) is then kept for up to `patience` seconds: a 429
-    waits its retry_after again, a network error or a 5xx is retried with backoff. A user who asked
-    a fair question gets one answer late rather than none; a rare double answer after a 5xx that
-    had in fact been delivered is the price. A timed-out send is never retried (it may have
-    arrived), except for idempotent methods. Broadcasts pass `rate_limit_args` (their own number of
-    429 retries) because their engine has its own, stricter, retry policy.
-    """
-
-    def __init__(self, *, network_retries: int = 3, backoff: float = 0.5,
-                 patience: float = 60.0) -> None:
-        super().__init__(max_retries=3)
-        self.network_retries = network_retries
-        self.backoff = backoff
-        self.patience = patience
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send through the rate limiter, waiting and retrying where it is safe."""
-        patient = rate_limit_args is None and endpoint != "getUpdates"
-        deadline = time.monotonic() + self.patience
-        attempt = 0
-        while True:
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data,
-                                                     rate_limit_args)
-            except TimedOut:
-                if not endpoint.startswith(IDEMPOTENT_PREFIXES) or attempt >= self.network_retries:
-                    raise
-                wait = self.backoff * 2**attempt
-            except BadRequest:
-                raise  # BadRequest is a NetworkError in PTB, but retrying it cannot help
-            except RetryAfter as error:
-                if not patient:
-                    raise
-                wait = seconds(error.retry_after)
-            except NetworkError:
-                if endpoint == "getUpdates" or (not patient and attempt >= self.network_retries):
-                    raise
-                wait = min(self.backoff * 2**attempt, 5.0)
-            if patient and time.monotonic() + wait > deadline:
-                raise ReplyDropped(endpoint) from None
-            attempt += 1
-            log.warning("Bot API %s failed (attempt %d), retrying in %.1f s", endpoint, attempt,
-                        wait)
-            await asyncio.sleep(wait)
+def sent_nothing(error: BaseException) -> bool:
+    """Whether a network error proves the request never left (refused, DNS, connect timeout)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, NOTHING_SENT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
-def _not_exhausted_retries(record: logging.LogRecord) -> bool:
-    # AIORateLimiter logs an ERROR with a traceback when its own 429 retries run out; the
-    # RetryingRateLimiter above then keeps waiting or gives up with one WARNING of its own.
-    return not record.getMessage().startswith("Rate limit hit after maximum")
+class RetryWindow:
+    """The moment before which Telegram asked us to send nothing (the latest 429's retry_after)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.until = 0.0
+
+    def open(self, duration: float) -> None:
+        """Telegram said: wait `duration` seconds (a later, shorter 429 never shortens it)."""
+        self.until = max(self.until, self.clock() + duration)
+
+    def left(self) -> float:
+        """Seconds until requests may leave again (0 when they may now)."""
+        return max(0.0, self.until - self.clock())
+
+    async def wait(self) -> None:
+        """Return once no window is open (re-checked: another 429 may extend it meanwhile)."""
+        while (left := self.left()) > 0:
+            await self.sleep(left)
 
 
 class ReplyDropped(NetworkError):
@@ -91,3 +90,99 @@ class ReplyDropped(NetworkError):
 
     def __init__(self, endpoint: str) -> None:
         super().__init__(f"{endpoint}: no answer from the Bot API in time")
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    """Telegram's limits and retry windows for every request, with one retry policy."""
+
+    def __init__(self, *, overall_rate: float | None = 30.0, group_per_minute: float = 20.0,
+                 network_retries: int = 3, backoff: float = 0.5, patience: float = 60.0,
+                 window: RetryWindow | None = None) -> None:
+        self.window = window or RetryWindow()
+        self.overall = AsyncLimiter(overall_rate, 1.0) if overall_rate else None
+        self.group_per_minute = group_per_minute
+        self.groups: dict[int | str, AsyncLimiter] = {}
+        self.network_retries = network_retries
+        self.backoff = backoff
+        self.patience = patience
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        """Send within Telegram's limits; retry what the policy allows (see the module)."""
+        patient = rate_limit_args is None and endpoint != "getUpdates"
+        deadline = time.monotonic() + self.patience
+        attempt = 0
+        while True:
+            try:
+                return await self._send(callback, args, kwargs, data)
+            except RetryAfter as error:
+                self.window.open(seconds(error.retry_after))
+                log.warning("Bot API asked to wait %.1f s (429)", seconds(error.retry_after))
+                if not patient:
+                    raise
+                wait = self.window.left()
+            except BadRequest:
+                raise  # a NetworkError in PTB, but retrying a refused request cannot help
+            except NetworkError as error:
+                if not patient or not self._may_retry(error, endpoint, attempt):
+                    raise
+                wait = min(self.backoff * 2**attempt, 5.0)
+            if time.monotonic() + wait > deadline:
+                raise ReplyDropped(endpoint) from None
+            attempt += 1
+            log.warning("Bot API %s failed (attempt %d), retrying in %.1f s", endpoint, attempt,
+                        wait)
+            await asyncio.sleep(wait)
+
+    def _may_retry(self, error: NetworkError, endpoint: str, attempt: int) -> bool:
+        """A timed-out send may have arrived: retried only when nothing left or when idempotent."""
+        if isinstance(error, TimedOut) and not sent_nothing(error):
+            return endpoint.startswith(IDEMPOTENT_PREFIXES) and attempt < self.network_retries
+        return True
+
+    async def _send(self, callback: Callable[..., Coroutine[Any, Any, Result]], args: Any,
+                    kwargs: dict[str, Any], data: dict[str, Any]) -> Result:
+        """One request, after Telegram's pace and any open retry window allow it."""
+        chat_id = data.get("chat_id")
+        async with self._paced(chat_id):
+            await self.window.wait()  # last, so that nothing leaves inside a window
+            return await callback(*args, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def _paced(self, chat_id: Any) -> AsyncIterator[None]:
+        """Hold the overall limiter for messages to a chat, and the group's for a group chat."""
+        group = self._group(chat_id)
+        async with contextlib.AsyncExitStack() as stack:
+            if group is not None:
+                await stack.enter_async_context(group)
+            if chat_id is not None and self.overall is not None:
+                await stack.enter_async_context(self.overall)
+            yield
+
+    def _group(self, chat_id: Any) -> AsyncLimiter | None:
+        """The limiter of a group chat (negative id or @username), None for a private chat."""
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)
+        if not ((isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str)):
+            return None
+        if chat_id not in self.groups:
+            if len(self.groups) >= MAX_GROUPS:
+                idle = [key for key, limiter in self.groups.items()
+                        if limiter.has_capacity(limiter.max_rate)]
+                for key in idle:
+                    del self.groups[key]
+            self.groups[chat_id] = AsyncLimiter(self.group_per_minute, 60.0)
+        return self.groups[chat_id]

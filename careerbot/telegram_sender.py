@@ -2,34 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
 from careerbot.announcements import event_buttons
 from careerbot.broadcasting import Outcome, Result
 from careerbot.faq import Faq
 from careerbot.telegram_keyboard import keyboard
-from careerbot.telegram_limits import seconds
-
-BROADCAST_429_RETRIES = 3
+from careerbot.telegram_limits import ONE_ATTEMPT, TelegramRateLimiter, seconds, sent_nothing
 
 
 class TelegramSender:
-    """Sends broadcast texts with the bot, and classifies every answer (never raises for one)."""
+    """Sends broadcast texts with the bot, and says what each answer proves (never raises for one).
+
+    Only what proves the message did not arrive may be sent again: a 429 (after its retry_after)
+    and an error raised before the request left (connection refused, DNS, connect timeout). A read
+    timeout, a dropped connection or a 5xx may come after Telegram delivered it: `unknown`.
+    """
 
     def __init__(self, bot: ExtBot[Any], faq: Faq) -> None:
         self.bot = bot
         self.events = {event.id: event for event in faq.events}
 
+    async def ready(self) -> None:
+        """Return when a send could leave at once: no 429 window open, room in Telegram's pace.
+
+        The engine claims a delivery only then, so that a claimed delivery is one whose request
+        is really on its way (replies share the pace, and may have taken the room meanwhile).
+        """
+        limiter = self.bot.rate_limiter
+        if not isinstance(limiter, TelegramRateLimiter):
+            return
+        await limiter.window.wait()
+        while limiter.overall is not None and not limiter.overall.has_capacity():
+            await asyncio.sleep(0.01)
+            await limiter.window.wait()
+
     async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
         """Send one copy; an event's announcement carries its link and calendar buttons."""
         markup = keyboard(event_buttons(self.events.get(event_id or "")))
         try:
-            # rate_limit_args: the broadcast engine has its own retry policy (see RetryingRateLimiter)
+            # One attempt: the engine alone decides what may be sent again.
             message = await self.bot.send_message(chat_id, text, reply_markup=markup,
-                                                  rate_limit_args=BROADCAST_429_RETRIES)
+                                                  rate_limit_args=ONE_ATTEMPT)
         except Forbidden as error:
             return Result(Outcome.BLOCKED, error=str(error))
         except ChatMigrated as error:
@@ -39,10 +57,10 @@ class TelegramSender:
                           error=str(error))
         except BadRequest as error:
             return Result(classify_bad_request(str(error)), error=str(error))
-        except TimedOut as error:
-            return Result(Outcome.UNKNOWN, error=f"timed out: {error}")
-        except NetworkError as error:
-            return Result(Outcome.TRANSIENT, error=str(error))
+        except NetworkError as error:  # TimedOut included
+            if sent_nothing(error):
+                return Result(Outcome.TRANSIENT, error=f"not sent: {error}")
+            return Result(Outcome.UNKNOWN, error=f"{type(error).__name__}: {error}")
         return Result(Outcome.SENT, message_id=message.message_id)
 
 

@@ -224,7 +224,8 @@ def wait_until(condition: object, timeout: float) -> None:
 
 def test_announcement_with_faults(double: BotApiDouble, bot: object, data: Path) -> None:
     """Through preview and confirmation: each reachable subscriber gets one copy; blocked users
-    are unsubscribed; 429 and 5xx are retried; the organiser gets the report.
+    are unsubscribed; a 429 is retried; a 5xx (which may come after delivery) is reported
+    uncertain and not resent; the organiser gets the report.
     """
     chats = [new_user() for _ in range(40)]
     subscribe_directly(data, double, chats)
@@ -238,14 +239,15 @@ def test_announcement_with_faults(double: BotApiDouble, bot: object, data: Path)
     broadcast = announce(double, text, bold="inscrivez-vous")
     wait_until(lambda: rows(data, f"select state from broadcasts where id={broadcast}")
                == [("done",)], 30)
-    assert all(copies(double, chat, text) == 1 for chat in chats[3:])
-    assert all(copies(double, chat, text) == 0 for chat in blocked)
+    uncertain = chats[6]  # the double did not deliver on its 502; the bot cannot know that
+    assert all(copies(double, chat, text) == 1 for chat in chats[3:] if chat != uncertain)
+    assert all(copies(double, chat, text) == 0 for chat in [*blocked, uncertain])
     for chat in blocked:
         assert rows(data, f"select * from subscribers where chat_id={chat}") == []
     states = {str(state): int(str(n)) for state, n in rows(
         data, f"select state, count(*) from deliveries where broadcast_id={broadcast} "
               "group by state")}
-    assert states.get("sent", 0) >= 37 and states.get("blocked") == 3
+    assert states == {"sent": 36, "blocked": 3, "unknown": 1}
     wait_until(lambda: any(f"Annonce #{broadcast}</b> : terminée" in (c.params.get("text") or "")
                            for c in double.calls_to("editMessageText")), 10)
     listing = say(double, ADMIN, "/annonces")

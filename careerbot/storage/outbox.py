@@ -1,9 +1,10 @@
 """Broadcasts and their deliveries: the outbox that makes sending crash-safe.
 
 A broadcast's audience is copied into `deliveries` when it is confirmed, in one transaction.
-A delivery is claimed (`sending`, committed) before its message leaves, and its outcome recorded
-after; a crash between the two leaves it in `sending`, which `recover` turns into `unknown` at the
-next start: reported, never silently resent, never silently dropped.
+A delivery is claimed (`sending`, committed) just before its message leaves, and its outcome
+recorded after; a crash between the two leaves it in `sending`, which `recover` turns into
+`unknown` at the next start: reported, never silently resent, never silently dropped. Deliveries
+never claimed stay `pending` and are sent after the restart.
 """
 
 from __future__ import annotations
@@ -102,24 +103,26 @@ async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
                                           .order_by(Broadcast.id)))
 
 
-async def claim(sessions: Sessions, broadcast_id: int, limit: int) -> list[int]:
-    """Take up to `limit` pending deliveries of a running broadcast (committed as `sending`)."""
+async def claim_one(sessions: Sessions, broadcast_id: int) -> int | None:
+    """Take the next pending delivery of a running broadcast, committed as `sending`: called
+    just before its request leaves, so that a crash leaves `sending` only what was in flight.
+    None when nothing is left to send, or the broadcast is not running (paused, cancelled...).
+    """
+    running = (select(Broadcast.id)
+               .where(Broadcast.id == broadcast_id, Broadcast.state == RUNNING).exists())
+    first_pending = (select(Delivery.chat_id)
+                     .where(Delivery.broadcast_id == broadcast_id, Delivery.state == PENDING)
+                     .order_by(Delivery.chat_id).limit(1)
+                     .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
+                     .scalar_subquery())
     async with sessions.begin() as session:
-        state = await session.scalar(select(Broadcast.state).where(Broadcast.id == broadcast_id))
-        if state != RUNNING:
-            return []
-        chats = list(await session.scalars(
-            select(Delivery.chat_id)
-            .where(Delivery.broadcast_id == broadcast_id, Delivery.state == PENDING)
-            .order_by(Delivery.chat_id).limit(limit)
-            .with_for_update(skip_locked=True)))  # PostgreSQL: several workers; SQLite ignores
-        if chats:
-            await session.execute(update(Delivery)
-                                  .where(Delivery.broadcast_id == broadcast_id,
-                                         Delivery.chat_id.in_(chats))
-                                  .values(state=SENDING, attempts=Delivery.attempts + 1,
-                                          updated_at=_now()))
-        return chats
+        claimed = await session.scalar(
+            update(Delivery)
+            .where(Delivery.broadcast_id == broadcast_id, Delivery.chat_id == first_pending,
+                   Delivery.state == PENDING, running)
+            .values(state=SENDING, attempts=Delivery.attempts + 1, updated_at=_now())
+            .returning(Delivery.chat_id))
+        return None if claimed is None else int(claimed)
 
 
 async def record(sessions: Sessions, broadcast_id: int, chat_id: int, state: str, *,
