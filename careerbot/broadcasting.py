@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from careerbot import metrics
 from careerbot.storage import outbox
 from careerbot.storage.outbox import Sessions
 
@@ -143,6 +144,7 @@ class Broadcaster:
         """Keep sending due broadcasts until cancelled."""
         while True:
             try:
+                metrics.OUTBOX_DEPTH.set(await outbox.waiting(self.sessions))
                 await self.run_due()
             except asyncio.CancelledError:
                 raise
@@ -228,6 +230,7 @@ class Broadcaster:
                 log.error("broadcast %d stopped: the message is refused", broadcast_id)
         await outbox.record(self.sessions, broadcast_id, chat_id, state,
                             message_id=result.message_id, error=error)
+        metrics.DELIVERIES.labels(state=state).inc()
         if result.outcome is Outcome.BLOCKED and self.on_blocked:
             await self.on_blocked(chat_id)
 

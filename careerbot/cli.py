@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -240,6 +241,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token
     conversation = Conversation(faq, matcher, team_inbox=config.admin_chat_id is not None)
+    from careerbot import metrics
+    from careerbot.faq_loader import faq_version
+
+    metrics.faq_loaded(faq_version(config.faq_dir), time.time())
     try:
         asyncio.run(_bot_username(config))  # fail fast, with one line, before polling starts
         telegram_bot.run(config, conversation, open_announcing(config, faq))
@@ -402,6 +407,37 @@ def cmd_links(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_webhook(args: argparse.Namespace) -> int:
+    """Show, set or delete the bot's webhook at Telegram (for operators)."""
+    from telegram import Bot
+
+    from careerbot.telegram_bot import ALLOWED_UPDATES
+
+    config = telegram_config(args)
+
+    async def act() -> list[str]:
+        async with Bot(config.token, base_url=config.base_url) as bot:
+            if args.action == "set":
+                if not config.webhook_url:
+                    raise SystemExit("careerbot: set CAREERBOT_WEBHOOK_URL and "
+                                     "CAREERBOT_WEBHOOK_SECRET first")
+                await bot.set_webhook(config.webhook_url, secret_token=config.webhook_secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+            elif args.action == "delete":
+                await bot.delete_webhook(drop_pending_updates=False)
+            info = await bot.get_webhook_info()
+        error = f"{info.last_error_message} ({info.last_error_date:%Y-%m-%d %H:%M} UTC)" if (
+            info.last_error_message and info.last_error_date) else "none"
+        return [f"url              : {info.url or '(none: the bot uses long polling)'}",
+                f"pending updates  : {info.pending_update_count}",
+                f"allowed updates  : {', '.join(info.allowed_updates or ()) or 'all'}",
+                f"last error       : {error}"]
+
+    for line in asyncio.run(act()):
+        print(line)
+    return EXIT_OK
+
+
 async def _bot_username(config: Config) -> str:
     from telegram import Bot
 
@@ -455,6 +491,8 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=10)
     command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
+    webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
+    webhook.add_argument("action", choices=("info", "set", "delete"))
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
     links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
     for sub in commands.choices.values():

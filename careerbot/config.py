@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from careerbot.numbers import ascii_int
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{1,100}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram accepts 1-256 of these; we ask 16+
+DEFAULT_LISTEN = ("0.0.0.0", 8080)  # a container listens on all its interfaces
 
 
 class ConfigError(Exception):
@@ -32,6 +35,9 @@ class Config:
     data_dir: Path = Path("data")
     broadcast_rate: float = 28.0  # messages/s; Telegram allows ~30 overall, keep room for replies
     reminder_ahead_hours: float = 24.0
+    webhook_url: str | None = None  # set: Telegram pushes updates there (webhook mode)
+    webhook_secret: str | None = None  # required with webhook_url
+    listen: tuple[str, int] | None = None  # where the web endpoints listen (None: nowhere)
 
     @property
     def base_url(self) -> str:
@@ -41,7 +47,8 @@ class Config:
     def __repr__(self) -> str:  # never print the token
         chat = "set" if self.admin_chat_id else "unset"
         return (f"Config(token=<hidden>, api_root={self.api_root!r}, faq_dir={self.faq_dir!r}, "
-                f"admin_ids=<{len(self.admin_ids)}>, admin_chat_id=<{chat}>)")
+                f"admin_ids=<{len(self.admin_ids)}>, admin_chat_id=<{chat}>, "
+                f"webhook_url={self.webhook_url!r}, webhook_secret=<hidden>)")
 
 
 def from_env(env: Mapping[str, str]) -> Config:
@@ -69,7 +76,34 @@ def from_env(env: Mapping[str, str]) -> Config:
         # Telegram allows about 30 messages a second in all.
         broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0, maximum=30.0),
         reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
+        **_web(env),
     )
+
+
+def _web(env: Mapping[str, str]) -> dict[str, Any]:
+    """Webhook mode (CAREERBOT_WEBHOOK_URL + CAREERBOT_WEBHOOK_SECRET) and CAREERBOT_LISTEN."""
+    url = (env.get("CAREERBOT_WEBHOOK_URL") or "").strip() or None
+    secret = (env.get("CAREERBOT_WEBHOOK_SECRET") or "").strip() or None
+    raw_listen = (env.get("CAREERBOT_LISTEN") or "").strip()
+    listen = _listen(raw_listen) if raw_listen else None
+    if url is None:
+        return {"listen": listen}
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConfigError(f"CAREERBOT_WEBHOOK_URL {url!r} must be an https:// URL that reaches "
+                          "this bot (Telegram only calls https)")
+    if secret is None or not _SECRET.match(secret):
+        raise ConfigError("CAREERBOT_WEBHOOK_SECRET is required in webhook mode: 16 to 256 "
+                          "letters, digits, _ or - (e.g. the output of `openssl rand -hex 32`)")
+    return {"webhook_url": url, "webhook_secret": secret, "listen": listen or DEFAULT_LISTEN}
+
+
+def _listen(raw: str) -> tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    number = ascii_int(port)
+    if not host or number is None or not 0 < number < 65536:
+        raise ConfigError(f"CAREERBOT_LISTEN: {raw!r} must be host:port, e.g. 0.0.0.0:8080")
+    return host.strip("[]"), number
 
 
 def storage_location(env: Mapping[str, str]) -> tuple[str | None, Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,11 @@ def check_directory(directory: Path, *, today: date | None = None) -> list[Probl
         faq = assemble(sources)
         problems.extend(find_clashes(sources, faq, Settings.from_mapping(faq.matching)))
     return problems
+
+
+def faq_version(directory: Path) -> str:
+    """A short hash of the FAQ files' content: which version of the FAQ is answering."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]

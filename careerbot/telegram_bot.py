@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -41,15 +43,18 @@ from telegram.ext import (
     ExtBot,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
+from careerbot import metrics
 from careerbot.broadcasting import Broadcaster
-from careerbot.config import Config
+from careerbot.config import DEFAULT_LISTEN, Config
 from careerbot.conversation import COMMANDS, Button, Conversation, Lang, Reply
 from careerbot.storage import feedback, outbox, subscribers
+from careerbot.storage.database import head_revision, schema_is_current
 from careerbot.telegram_announce import (
     FLOW,
     Announcing,
@@ -70,6 +75,7 @@ from careerbot.telegram_html import visible_text
 from careerbot.telegram_keyboard import keyboard as rows_keyboard
 from careerbot.telegram_limits import TelegramRateLimiter
 from careerbot.telegram_sender import TelegramSender
+from careerbot.telegram_web import serving, web_app
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
@@ -161,6 +167,7 @@ async def command(update: Update, context: CareerContext) -> None:
 
 async def text(update: Update, context: CareerContext) -> None:
     """A free-text question: answer, suggestions, small talk or fallback."""
+    started = time.monotonic()
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or message.text is None:
@@ -190,6 +197,15 @@ async def text(update: Update, context: CareerContext) -> None:
         reply = ui.with_feedback(reply, reply.match.entry_id, lang)
     log.info("question: %s", status)
     await send(update, reply)
+    metrics.REPLIES.labels(outcome=status).inc()
+    metrics.REPLY_SECONDS.observe(time.monotonic() - started)
+
+
+async def count_update(update: Update, _: CareerContext) -> None:
+    """Count every update by kind, before any handler (for /metrics)."""
+    kind = next((name for name in ALLOWED_UPDATES if getattr(update, name, None) is not None),
+                "other")
+    metrics.UPDATES.labels(kind=kind).inc()
 
 
 async def continue_announcement(update: Update, context: CareerContext, announcing: Announcing,
@@ -562,19 +578,67 @@ def build_application(config: Config, conversation: Conversation, *,
         InlineQueryHandler(inline),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     )
+    application.add_handler(TypeHandler(Update, count_update, block=False), group=-1)
     application.add_handlers(list(handlers))
     application.add_error_handler(on_error)
     return application
 
 
+# Exactly the updates the handlers read (the webhook and polling ask for the same).
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "my_chat_member"]
+
+
 def run(config: Config, conversation: Conversation,
         announcing: Announcing | None = None) -> None:
-    """Run the bot with long polling until interrupted (and broadcasts, with a database)."""
+    """Run the bot until interrupted: long polling, or a webhook when CAREERBOT_WEBHOOK_URL is
+    set; with CAREERBOT_LISTEN (or a webhook), health, readiness and metrics on that port too.
+    """
     application = build_application(config, conversation, announcing=announcing)
     if announcing is not None:
         application.post_init = background(config, announcing)
-    application.run_polling(allowed_updates=["message", "callback_query", "inline_query",
-                                             "my_chat_member"], drop_pending_updates=False)
+    if config.webhook_url is None and config.listen is None:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        return
+    asyncio.run(run_with_web(application, config, announcing))
+
+
+async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
+                       announcing: Announcing | None) -> None:
+    """Serve the web endpoints while updates come by webhook, or by polling beside them."""
+    assert config.listen is not None or config.webhook_url is not None
+    path = (urlsplit(config.webhook_url).path or "/") if config.webhook_url else None
+    app = web_app(application, ready=readiness(announcing), webhook_path=path,
+                  secret=config.webhook_secret)
+    async with application:
+        if application.post_init:
+            await application.post_init(application)
+        web = await serving(app, config.listen or DEFAULT_LISTEN)  # before Telegram may push
+        if config.webhook_url:
+            # Idempotent; never deleted at shutdown, since another instance may still serve it.
+            await application.bot.set_webhook(config.webhook_url,
+                                              secret_token=config.webhook_secret,
+                                              allowed_updates=ALLOWED_UPDATES)
+        elif application.updater:
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
+                                                    drop_pending_updates=False)
+        await application.start()
+        try:
+            await web
+        finally:
+            if application.updater and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+            if application.post_stop:
+                await application.post_stop(application)
+
+
+def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
+    """Ready when the database answers with its schema at head (a FAQ is loaded before start)."""
+    head = head_revision()
+
+    async def ready() -> bool:
+        return announcing is None or await schema_is_current(announcing.db, head)
+    return ready
 
 
 def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:

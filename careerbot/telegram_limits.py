@@ -31,8 +31,10 @@ from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
+
+from careerbot import metrics
 
 log = logging.getLogger("careerbot.telegram")
 
@@ -50,6 +52,13 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 def seconds(value: float | timedelta) -> float:
     """A duration PTB gives as seconds or as a timedelta, in seconds."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def error_code(error: NetworkError) -> str:
+    """A metrics label for a network error (PTB keeps no HTTP status for a 5xx)."""
+    if sent_nothing(error):
+        return "unreachable"
+    return "timeout" if isinstance(error, TimedOut) else "5xx_or_network"
 
 
 def sent_nothing(error: BaseException) -> bool:
@@ -130,13 +139,21 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 return await self._send(callback, args, kwargs, data)
             except RetryAfter as error:
                 self.window.open(seconds(error.retry_after))
+                metrics.API_ERRORS.labels(code="429").inc()
+                metrics.RETRY_WAITS.inc()
+                metrics.RETRY_SECONDS.inc(seconds(error.retry_after))
                 log.warning("Bot API asked to wait %.1f s (429)", seconds(error.retry_after))
                 if not patient:
                     raise
                 wait = self.window.left()
             except BadRequest:
+                metrics.API_ERRORS.labels(code="400").inc()
                 raise  # a NetworkError in PTB, but retrying a refused request cannot help
+            except Forbidden:
+                metrics.API_ERRORS.labels(code="403").inc()
+                raise
             except NetworkError as error:
+                metrics.API_ERRORS.labels(code=error_code(error)).inc()
                 if not patient or not self._may_retry(error, endpoint, attempt):
                     raise
                 wait = min(self.backoff * 2**attempt, 5.0)

@@ -33,15 +33,15 @@ def bot_environment(double: BotApiDouble, faq_dir: Path,
 
 
 def start_bot(double: BotApiDouble, faq_dir: Path, workdir: Path,
-              env: dict[str, str] | None = None) -> RunningBot:
-    """Start the bot in `workdir` and wait until it polls for updates."""
+              env: dict[str, str] | None = None, *, until: str = "getUpdates") -> RunningBot:
+    """Start the bot in `workdir` and wait until it polls for updates (or calls `until`)."""
     mark = len(double.calls)
     log = workdir / "bot.log"
     with log.open("a") as sink:
         process = subprocess.Popen([str(CAREERBOT), "run"], env=bot_environment(double, faq_dir, env),
                                    cwd=workdir, stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
-        double.wait_for(lambda c: c.method == "getUpdates", timeout=30, since=mark)
+        double.wait_for(lambda c: c.method == until, timeout=30, since=mark)
     except AssertionError:
         stop_bot(process)
         raise
@@ -61,9 +61,10 @@ def stop_bot(process: subprocess.Popen[str]) -> None:
 
 @contextmanager
 def running_bot(double: BotApiDouble, faq_dir: Path, workdir: Path,
-                env: dict[str, str] | None = None) -> Iterator[RunningBot]:
+                env: dict[str, str] | None = None, *,
+                until: str = "getUpdates") -> Iterator[RunningBot]:
     """Run the bot for the block; then check its log holds no token and no traceback."""
-    bot = start_bot(double, faq_dir, workdir, env)
+    bot = start_bot(double, faq_dir, workdir, env, until=until)
     try:
         yield bot
     finally:

@@ -74,3 +74,23 @@ async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as connection:
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+def head_revision() -> str:
+    """The latest schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None, "no migration found"
+    return head
+
+
+async def schema_is_current(db: async_sessionmaker, head: str) -> bool:  # type: ignore[type-arg]
+    """Whether the database answers and its schema is at `head` (raises when it cannot answer)."""
+    from sqlalchemy import text
+
+    async with db() as session:
+        found = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    return bool(found == head)

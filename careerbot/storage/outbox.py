@@ -103,6 +103,14 @@ async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
                                           .order_by(Broadcast.id)))
 
 
+async def waiting(sessions: Sessions) -> int:
+    """Deliveries of broadcasts being sent that are still to go out (the outbox depth)."""
+    async with sessions() as session:
+        return int(await session.scalar(
+            select(func.count()).select_from(Delivery).join(Broadcast)
+            .where(Broadcast.state == RUNNING, Delivery.state == PENDING)) or 0)
+
+
 async def claim_one(sessions: Sessions, broadcast_id: int) -> int | None:
     """Take the next pending delivery of a running broadcast, committed as `sending`: called
     just before its request leaves, so that a crash leaves `sending` only what was in flight.
