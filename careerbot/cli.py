@@ -8,11 +8,10 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from dotenv import dotenv_values
@@ -49,12 +48,17 @@ def load(directory: Path) -> tuple[Faq, Matcher]:
     try:
         faq, _ = load_faq(directory)
     except FaqError as error:
-        errors = [p for p in error.problems if p.severity == "error"]
-        print(*errors, sep="\n", file=sys.stderr)
-        print(f"careerbot : la FAQ de {directory} a {len(errors)} erreur(s) ; lancez "
-              f"`careerbot check {directory}`", file=sys.stderr)
-        raise SystemExit(EXIT_PROBLEMS) from None
+        refuse(error, directory)
     return faq, Matcher(faq, Settings.from_mapping(faq.matching))
+
+
+def refuse(error: FaqError, directory: Path) -> NoReturn:
+    """Exit, listing the errors of a FAQ that cannot be loaded."""
+    errors = [p for p in error.problems if p.severity == "error"]
+    print(*errors, sep="\n", file=sys.stderr)
+    print(f"careerbot : la FAQ de {directory} a {len(errors)} erreur(s) ; lancez "
+          f"`careerbot check {directory}`", file=sys.stderr)
+    raise SystemExit(EXIT_PROBLEMS) from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -233,21 +237,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_chat(args)
     from telegram.error import InvalidToken, NetworkError
 
-    from careerbot import telegram_bot  # only the Telegram mode needs python-telegram-bot
+    from careerbot import (
+        metrics,
+        telegram_bot,  # only the Telegram mode needs python-telegram-bot
+    )
+    from careerbot.faq_reload import build
 
     config = telegram_config(args)
-    faq, matcher = load(config.faq_dir)
+    try:
+        loaded = build(config.faq_dir, team_inbox=config.admin_chat_id is not None)
+    except FaqError as error:
+        refuse(error, config.faq_dir)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token
-    conversation = Conversation(faq, matcher, team_inbox=config.admin_chat_id is not None)
-    from careerbot import metrics
-    from careerbot.faq_loader import faq_version
-
-    metrics.faq_loaded(faq_version(config.faq_dir), time.time())
+    metrics.faq_loaded(loaded.version, loaded.loaded_at)
     try:
         asyncio.run(_bot_username(config))  # fail fast, with one line, before polling starts
-        telegram_bot.run(config, conversation, open_announcing(config, faq))
+        telegram_bot.run(config, loaded, open_announcing(config, loaded.faq))
     except InvalidToken:
         raise SystemExit("careerbot: the Bot API refused TELEGRAM_BOT_TOKEN (check it with "
                          "@BotFather)") from None

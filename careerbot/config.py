@@ -38,6 +38,7 @@ class Config:
     webhook_url: str | None = None  # set: Telegram pushes updates there (webhook mode)
     webhook_secret: str | None = None  # required with webhook_url
     listen: tuple[str, int] | None = None  # where the web endpoints listen (None: nowhere)
+    faq_watch: bool = False  # reload the FAQ when its files change
 
     @property
     def base_url(self) -> str:
@@ -76,8 +77,18 @@ def from_env(env: Mapping[str, str]) -> Config:
         # Telegram allows about 30 messages a second in all.
         broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0, maximum=30.0),
         reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
+        faq_watch=_flag(env, "CAREERBOT_FAQ_WATCH"),
         **_web(env),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}: {raw!r} must be 1 or 0")
 
 
 def _web(env: Mapping[str, str]) -> dict[str, Any]:

@@ -193,11 +193,12 @@ class Conversation:
 
     def __init__(self, faq: Faq, matcher: Matcher, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 team_inbox: bool = False) -> None:
+                 team_inbox: bool = False, version: str | None = None) -> None:
         self.faq = faq
         self.matcher = matcher
         self.clock = clock
         self.team_inbox = team_inbox  # an organisers' chat receives questions users send on
+        self.version = version  # which FAQ answers ("3f2a9c… of 30/11 09:12"), shown by /aide
 
     @staticmethod
     def language(text: str) -> Lang:
@@ -209,8 +210,9 @@ class Conversation:
         return Reply(TEXTS[lang]["welcome"], self._menu(lang))
 
     def help(self, lang: Lang = "fr") -> Reply:
-        """How to use the bot."""
-        return Reply(TEXTS[lang]["help"], self._menu(lang))
+        """How to use the bot (and, in small print, which FAQ version answers)."""
+        version = f"\n<i>FAQ {escape(self.version)}</i>" if self.version else ""
+        return Reply(TEXTS[lang]["help"] + version, self._menu(lang))
 
     def ask(self, text: str, lang: Lang | None = None) -> Reply:
         """Reply to a free-text message."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from careerbot import metrics
 from careerbot.broadcasting import Broadcaster
 from careerbot.config import DEFAULT_LISTEN, Config
 from careerbot.conversation import COMMANDS, Button, Conversation, Lang, Reply
+from careerbot.faq_reload import Loaded, Reloader
 from careerbot.storage import feedback, outbox, subscribers
 from careerbot.storage.database import head_revision, schema_is_current
 from careerbot.telegram_announce import (
@@ -588,14 +590,12 @@ def build_application(config: Config, conversation: Conversation, *,
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "my_chat_member"]
 
 
-def run(config: Config, conversation: Conversation,
-        announcing: Announcing | None = None) -> None:
+def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) -> None:
     """Run the bot until interrupted: long polling, or a webhook when CAREERBOT_WEBHOOK_URL is
     set; with CAREERBOT_LISTEN (or a webhook), health, readiness and metrics on that port too.
     """
-    application = build_application(config, conversation, announcing=announcing)
-    if announcing is not None:
-        application.post_init = background(config, announcing)
+    application = build_application(config, loaded.conversation, announcing=announcing)
+    application.post_init = starting(config, loaded, announcing)
     if config.webhook_url is None and config.listen is None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return
@@ -641,6 +641,60 @@ def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
     return ready
 
 
+def starting(config: Config, loaded: Loaded,
+             announcing: Announcing | None) -> Callable[..., Coroutine[Any, Any, None]]:
+    """The start-up hook: commands, broadcasts and reminders (with a database), live reloads."""
+
+    async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if announcing is not None:
+            await background(config, announcing)(application)
+        else:
+            await register_commands(application)
+        start_reloads(application, config, loaded, announcing)
+
+    return start
+
+
+def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
+                  loaded: Loaded, announcing: Announcing | None) -> Reloader:
+    """Reload the FAQ on SIGHUP, and on file changes with CAREERBOT_FAQ_WATCH=1."""
+    services: Services = application.bot_data["careerbot"]
+
+    def swap(new: Loaded) -> None:
+        services.conversation = new.conversation
+        if announcing is not None:
+            announcing.faq = new.faq
+        metrics.faq_loaded(new.version, new.loaded_at)
+
+    async def notify(text: str) -> None:
+        if config.admin_chat_id is not None:
+            await application.bot.send_message(config.admin_chat_id, text)
+
+    reloader = Reloader(config.faq_dir, loaded, team_inbox=config.admin_chat_id is not None,
+                        swap=swap, notify=notify)
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def on_sighup() -> None:
+        task = asyncio.create_task(reloader.reload("SIGHUP"))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
+    if config.faq_watch:
+        tasks.add(asyncio.create_task(reloader.watch(), name="faq-watch"))
+    stopped = application.post_stop
+
+    async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if stopped is not None:
+            await stopped(app)
+
+    application.post_stop = stop
+    return reloader
+
+
 def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:
     """The start-up hook: register commands, recover interrupted sends, start the senders."""
 
@@ -665,7 +719,7 @@ def background(config: Config, announcing: Announcing) -> Callable[..., Coroutin
             except BadRequest as error:  # the organiser deleted the message: fine
                 log.info("progress report not updated: %s", error)
 
-        broadcaster = Broadcaster(announcing.db, TelegramSender(bot, announcing.faq),
+        broadcaster = Broadcaster(announcing.db, TelegramSender(bot, lambda: announcing.faq),
                                   rate=config.broadcast_rate, on_blocked=unsubscribe_blocked,
                                   on_progress=progress)
         await broadcaster.recover()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
@@ -23,9 +24,9 @@ class TelegramSender:
     timeout, a dropped connection or a 5xx may come after Telegram delivered it: `unknown`.
     """
 
-    def __init__(self, bot: ExtBot[Any], faq: Faq) -> None:
+    def __init__(self, bot: ExtBot[Any], faq: Callable[[], Faq]) -> None:
         self.bot = bot
-        self.events = {event.id: event for event in faq.events}
+        self.faq = faq  # the FAQ now in use: it may be reloaded while a broadcast runs
 
     async def ready(self) -> None:
         """Return when a send could leave at once: no 429 window open, room in Telegram's pace.
@@ -43,7 +44,8 @@ class TelegramSender:
 
     async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
         """Send one copy; an event's announcement carries its link and calendar buttons."""
-        markup = keyboard(event_buttons(self.events.get(event_id or "")))
+        event = next((e for e in self.faq().events if e.id == event_id), None)
+        markup = keyboard(event_buttons(event))
         try:
             # One attempt: the engine alone decides what may be sent again.
             message = await self.bot.send_message(chat_id, text, reply_markup=markup,
