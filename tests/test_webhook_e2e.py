@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -169,3 +171,13 @@ def test_polling_serves_the_same_endpoints_with_listen(double: BotApiDouble,
         assert status == 200 and 'careerbot_updates_total{kind="message"}' in text
         stop(bot)
     assert bot.process.returncode == 0
+
+
+def test_the_image_healthcheck_passes_on_a_running_bot(double: BotApiDouble, web: str) -> None:
+    """The Dockerfile's HEALTHCHECK command, run as is against a running bot, succeeds."""
+    line = next(line for line in (REPO / "Dockerfile").read_text().splitlines()
+                if line.strip().startswith("CMD [\"python\""))
+    command = json.loads(line.strip().removeprefix("CMD "))
+    command[0] = sys.executable
+    command[-1] = command[-1].replace("http://127.0.0.1:8080", web)
+    assert subprocess.run(command, timeout=30).returncode == 0
