@@ -305,7 +305,7 @@ def union_length(intervals: Iterable[tuple[float, float]], start: float, end: fl
     """Seconds of [start, end] covered by the intervals."""
     covered, reach = 0.0, start
     for lo, hi in sorted((max(a, start), min(b, end)) for a, b in intervals):
-        if hi <= reach:
+        if hi <= max(lo, reach):  # outside [start, end], or already counted
             continue
         covered += hi - max(lo, reach)
         reach = hi
@@ -397,11 +397,22 @@ def judge(run: Run, plan: FaultPlan, marker: str, chats: list[int], rate: float,
                         f"{run.state or '?'}" + (f" {run.finished_at - run.queued:.1f} s after "
                                                  "queueing (seen by the probe)"
                                                  if run.finished_at else " (NOT FINISHED)"))
+    if len(outcomes) > 1:
+        overall = len(outcomes) / (end - run.queued)
+        sending = (len(outcomes) - 1) / (outcomes[-1] - outcomes[0])
+        v.say("overall rate", f"{overall:.2f} outcomes/s from queueing ({overall / rate:.1%} of "
+                              f"{rate:g}/s); {sending:.2f}/s first->last outcome, every pause "
+                              "included")
     status_counts = Counter(c.status for c in copies)
     v.say("copy requests", f"{len(copies)} sendMessage of the broadcast: "
                            + ", ".join(f"{s}: {n}" for s, n in sorted(status_counts.items(),
                                                                      key=lambda i: i[0] or 0)))
     v.say("copies", f"{sum(delivered.values())} delivered to {len(delivered)} chats")
+    missing = [chat for chat in chats if not delivered[chat]]
+    v.say("missing", f"{len(missing)} subscribers without a copy: "
+                     f"{sum(1 for chat in missing if chat in plan.blocked)} planned 403s; recorded "
+                     + (", ".join(f"{s} {n}" for s, n in Counter(
+                         states.get(chat, "no row") for chat in missing).most_common()) or "-"))
     db_counts = Counter(states.values())
     v.say("DB deliveries", f"broadcast #{run.broadcast_id}: "
                            + (", ".join(f"{s} {n}" for s, n in db_counts.most_common()) or "none")
@@ -410,7 +421,7 @@ def judge(run: Run, plan: FaultPlan, marker: str, chats: list[int], rate: float,
         v.say("  expected", f"blocked {len(plan.blocked)} (the chats given 403; fewer if some "
                             f"ended unknown), sent {len(chats) - len(plan.blocked)} minus unknowns")
     too_many = [c for c in calls if c.status == 429]
-    v.say("429 answers", f"{len(too_many)}: " + ", ".join(
+    v.say("429 answers", f"{len(too_many)}" + (": " if too_many else "") + ", ".join(
         f"{fault or 'other'} {n}" for fault, n in Counter(c.fault for c in too_many).most_common())
         + f"; to broadcast sends {sum(1 for c in copies if c.status == 429)}")
 
