@@ -244,14 +244,12 @@ class Run:
     state: str | None = None
     broadcast_id: int | None = None
     restart_seconds: float = 0.0
-    bots: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def kill_and_restart(self) -> None:
         """SIGKILL the bot (no chance to record anything) and start it again."""
+        self.killed_at = time.monotonic()
         self.bot.send_signal(signal.SIGKILL)
         self.bot.wait()
-        self.killed_at = time.monotonic()
-        self.bots.append(self.bot)
         self.bot = start_bot(self.double, ROOT / "faq", self.data, self.env).process
         self.restarted_at = time.monotonic()
         self.restart_seconds = self.restarted_at - self.killed_at
