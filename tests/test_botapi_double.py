@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -475,6 +476,21 @@ def test_flood_wait_and_requests_inside_retry_windows(double: BotApiDouble) -> N
     assert [(told.index, call.index) for told, call in double.requests_in_retry_windows()] == [
         (sends[1].index, sends[2].index)]
     assert double.violations == []
+
+
+def test_a_burst_of_connections_is_answered_at_once(double: BotApiDouble) -> None:
+    """32 requests opened together are all answered promptly (none waits for a resent SYN)."""
+    url = f"{double.api_root}/bot{double.token}/getMe"
+
+    def one(_: int) -> float:
+        started = time.monotonic()
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            answer.read()
+        return time.monotonic() - started
+
+    for _ in range(2):
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            assert max(pool.map(one, range(32))) < 0.5
 
 
 def test_delay_makes_the_client_time_out(double: BotApiDouble) -> None:

@@ -292,6 +292,10 @@ class _Request:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Every request opens a connection (HTTP/1.0). With socketserver's backlog of 5, a burst of
+    # concurrent sends overflows it and the kernel drops a SYN, which the client resends 1 s
+    # later: a pause that would be the double's, not the bot's.
+    request_queue_size = 128
     double: BotApiDouble
 
     def handle_error(self, request: Any, client_address: Any) -> None:
