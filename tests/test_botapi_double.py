@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import json
 import threading
@@ -11,17 +12,19 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, Update
 from telegram import InputTextMessageContent as TextContent
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.warnings import PTBUserWarning
 
 from tests.botapi import BotApiDouble, Call, Spec
 from tests.botapi.formatting import parse_html
+from tests.botapi.server import chosen
 
 T = TypeVar("T")
 USER = 42
@@ -393,6 +396,101 @@ def test_rate_limit_answers_429(double: BotApiDouble) -> None:
         run(double, scenario)
     assert [c.status for c in double.calls_to("sendMessage")] == [200, 429]
     assert double.violations == []
+
+
+async def send_each(bot: Bot, chats: list[int], times: int = 1) -> None:
+    """Send to every chat in turn, `times` rounds, ignoring the errors the double answers."""
+    for _ in range(times):
+        for chat in chats:
+            with contextlib.suppress(Forbidden, RetryAfter, NetworkError):
+                await bot.send_message(chat, "annonce")
+
+
+def failed_calls(double: BotApiDouble) -> list[tuple[int, int]]:
+    """(chat, n-th send to that chat) of every sendMessage the double failed."""
+    seen: dict[int, int] = {}
+    failed = []
+    for call in double.calls_to("sendMessage"):
+        chat = call.params["chat_id"]
+        if not call.ok:
+            failed.append((chat, seen.get(chat, 0)))
+        seen[chat] = seen.get(chat, 0) + 1
+    return failed
+
+
+def test_fail_fraction_per_chat_fails_every_send_to_the_picked_chats(double: BotApiDouble) -> None:
+    """per="chat" answers 403 to every send to the chats chosen() picks, and only to them."""
+    chats = [70_000 + i for i in range(120)]
+    for chat in chats:
+        double.my_chat_member(chat, "member")
+    double.fail_fraction("sendMessage", 403, 0.1, seed=7, per="chat")
+    run(double, lambda bot: send_each(bot, chats, times=2))
+    picked = [chat for chat in chats if chosen(7, 0.1, chat)]
+    assert 3 <= len(picked) <= 30
+    assert failed_calls(double) == [(chat, n) for n in (0, 1) for chat in picked]
+    failed = [c for c in double.calls_to("sendMessage") if not c.ok]
+    assert {(c.status, c.fault, c.result) for c in failed} == {
+        (403, "fail_fraction", "Forbidden: bot was blocked by the user")}
+    assert double.messages_to(picked[0]) == []  # an error answer delivers nothing
+    assert double.violations == []
+
+
+def test_fail_fraction_per_request_depends_on_chat_and_count_only(double: BotApiDouble) -> None:
+    """per="request" fails the n-th send to a chat when chosen(seed, f, chat, n); other chats pass."""
+    chats = [71_000 + i for i in range(8)]
+    for chat in chats:
+        double.my_chat_member(chat, "member")
+    double.fail_fraction("sendMessage", 502, 0.3, seed=3, chats=chats)
+    run(double, lambda bot: send_each(bot, [*chats, USER], times=5))
+    expected = sorted((chat, n) for chat in chats for n in range(5) if chosen(3, 0.3, chat, n))
+    assert expected and sorted(failed_calls(double)) == expected
+    assert {c.result for c in double.calls_to("sendMessage") if not c.ok} == {"Bad Gateway"}
+    assert all(c.ok for c in double.calls_to("sendMessage") if c.params["chat_id"] == USER)
+
+
+def test_flood_wait_and_requests_inside_retry_windows(double: BotApiDouble) -> None:
+    """flood_wait answers 429 to every send for its duration; a send made within a retry_after
+    is reported by requests_in_retry_windows(), one made after it is not.
+    """
+    double.fail_fraction("sendMessage", 403, 0.0, seed=1)  # never picks: the floods alone decide
+    double.flood_wait(2, 2)
+
+    async def scenario(bot: Bot) -> list[int]:
+        await bot.send_message(USER, "un")
+        retry_afters = []
+        for _ in range(2):
+            with pytest.raises(RetryAfter) as raised:
+                await bot.send_message(USER, "deux")
+            retry_after = raised.value.retry_after
+            assert isinstance(retry_after, dtm.timedelta)
+            retry_afters.append(int(retry_after.total_seconds()))
+        await bot.get_updates()  # the long poll is not governed by flood control
+        await asyncio.sleep(2.05)
+        await bot.send_message(USER, "trois")
+        return retry_afters
+
+    assert run(double, scenario) == [2, 2]
+    sends = double.calls_to("sendMessage")
+    assert [(c.status, c.retry_after, c.fault) for c in sends] == [
+        (200, None, None), (429, 2, "flood_wait"), (429, 2, "flood_wait"), (200, None, None)]
+    assert [(told.index, call.index) for told, call in double.requests_in_retry_windows()] == [
+        (sends[1].index, sends[2].index)]
+    assert double.violations == []
+
+
+def test_a_burst_of_connections_is_answered_at_once(double: BotApiDouble) -> None:
+    """32 requests opened together are all answered promptly (none waits for a resent SYN)."""
+    url = f"{double.api_root}/bot{double.token}/getMe"
+
+    def one(_: int) -> float:
+        started = time.monotonic()
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            answer.read()
+        return time.monotonic() - started
+
+    for _ in range(2):
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            assert max(pool.map(one, range(32))) < 0.5
 
 
 def test_delay_makes_the_client_time_out(double: BotApiDouble) -> None:

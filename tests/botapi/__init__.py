@@ -4,7 +4,7 @@ See ``server.py`` for the public API; ``spec.py`` for the checks; ``rules.py`` a
 ``formatting.py`` for the limits the spec states only in prose.
 """
 
-from tests.botapi.server import ApiError, BotApiDouble, Call, SentMessage
+from tests.botapi.server import ApiError, BotApiDouble, Call, SentMessage, chosen
 from tests.botapi.spec import Spec, UploadedFile
 
-__all__ = ["ApiError", "BotApiDouble", "Call", "SentMessage", "Spec", "UploadedFile"]
+__all__ = ["ApiError", "BotApiDouble", "Call", "SentMessage", "Spec", "UploadedFile", "chosen"]

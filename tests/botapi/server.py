@@ -60,6 +60,20 @@ Faults:
     ``rate_limit(per_second)`` (a token bucket over all sends, ``None`` to lift it).
     A fault is consumed by the next matching call that passes validation. A delayed call is
     still carried out after its delay, like a request the client gave up on but Telegram served.
+    ``fail_fraction(method, status, fraction, *, seed, per="request", chats=None, ...)``: a
+    seeded, reproducible share of the valid calls answers this error; ``per="chat"`` picks chats
+    (every call to a picked chat fails: a user who blocked the bot), ``per="request"`` picks the
+    n-th call to a chat (a 502 now and then; the retry may pass). :func:`chosen` tells which.
+    ``flood_wait(at_call, seconds, *, methods=SEND_METHODS)``: from the at_call-th valid send on,
+    every send is answered 429 for ``seconds`` (retry_after: the seconds left, rounded up).
+    An error answer is never a delivery: the double changes no chat when it answers one.
+    Order: validation, then flood waits, ``rate_limit``, ``fail_next``, ``fail_fraction``.
+
+Flood control, as the bot honoured it:
+    every answered call carries ``answered_at``, ``retry_after`` (429 only) and ``fault``
+    (``"rate_limit"``, ``"flood_wait"``, ``"fail_next"``, ``"fail_fraction"``, else None);
+    ``requests_in_retry_windows()`` -> (the 429, a later call that arrived before its
+    retry_after ran out) pairs: requests Telegram had told the bot not to make yet.
 
 Stateful checks (400 as Telegram words it, and a violation): "chat not found" (no update came
 from that chat), "message to edit/delete/copy/forward not found", "message can't be edited" (a
@@ -79,18 +93,21 @@ bodies may be form-encoded, multipart (files, ``attach://name``) or JSON. Texts 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
+import hashlib
 import itertools
 import json
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
 from tests.botapi.formatting import parse_text, utf16_len
@@ -138,6 +155,9 @@ class Call:
     index: int = 0
     status: int | None = None  # HTTP status, None while the request is being answered
     result: Any = None  # the "result" of a successful answer, else the error description
+    answered_at: float | None = None  # time.monotonic() when the answer was decided
+    retry_after: int | None = None  # the retry_after of a 429 answer
+    fault: str | None = None  # which fault the double injected, if the answer is one
 
     @property
     def ok(self) -> bool:
@@ -182,13 +202,16 @@ class ApiError(Exception):
     """An error answer: status, description and, for 429, retry_after."""
 
     def __init__(self, status: int, description: str, *, violation: str | None = None,
-                 retry_after: int | None = None) -> None:
-        """``violation`` is set when the error is the bot's fault (recorded in violations)."""
+                 retry_after: int | None = None, fault: str | None = None) -> None:
+        """``violation`` is set when the error is the bot's fault (recorded in violations);
+        ``fault`` names the injected fault it comes from, if any.
+        """
         super().__init__(description)
         self.status = status
         self.description = description
         self.violation = violation
         self.retry_after = retry_after
+        self.fault = fault
 
     def body(self) -> JsonDict:
         """The JSON answer of the Bot API for this error."""
@@ -232,6 +255,28 @@ class _Fault:
 
 
 @dataclass
+class _FractionFault:
+    method: str
+    status: int
+    fraction: float
+    seed: int
+    per: Literal["request", "chat"]
+    chats: frozenset[int] | None
+    retry_after: int | None
+    description: str | None
+    seen: Counter[Any] = field(default_factory=Counter)  # chat -> calls that reached this fault
+
+
+@dataclass
+class _Flood:
+    methods: frozenset[str]
+    at_call: int
+    seconds: int
+    seen: int = 0
+    until: float | None = None  # end of the flood wait, once it began
+
+
+@dataclass
 class _Delay:
     method: str
     seconds: float
@@ -247,6 +292,10 @@ class _Request:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Every request opens a connection (HTTP/1.0). With socketserver's backlog of 5, a burst of
+    # concurrent sends overflows it and the kernel drops a SYN, which the client resends 1 s
+    # later: a pause that would be the double's, not the bot's.
+    request_queue_size = 128
     double: BotApiDouble
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -313,6 +362,8 @@ class BotApiDouble:
         self.menu_buttons: dict[int | None, JsonDict] = {}
         # Faults.
         self._faults: list[_Fault] = []
+        self._fractions: list[_FractionFault] = []
+        self._floods: list[_Flood] = []
         self._delays: list[_Delay] = []
         self._rate: float | None = None
         self._tokens = 0.0
@@ -527,6 +578,28 @@ class BotApiDouble:
         with self._cond:
             return [query_id for query_id, answered in self._callback_queries.items() if not answered]
 
+    def requests_in_retry_windows(self, *, ignore: Collection[str] = ("getUpdates",)
+                                  ) -> list[tuple[Call, Call]]:
+        """(a 429 with retry_after=N, a later call that arrived within N seconds of that answer).
+
+        Telegram's retry_after means "send nothing before N seconds": every such pair is a
+        request the bot made while told to wait. The window opens when the double decided the
+        429 (``answered_at``), so a request already on its way arrives before it and does not
+        count. ``ignore``: methods flood control does not govern (the long poll, by default).
+        """
+        calls = self.calls
+        arrivals = [call.at for call in calls]
+        found: list[tuple[Call, Call]] = []
+        for told in calls:
+            if told.status != 429 or told.retry_after is None or told.answered_at is None:
+                continue
+            start = told.answered_at
+            first = bisect.bisect_right(arrivals, start)
+            last = bisect.bisect_left(arrivals, start + told.retry_after)
+            found += [(told, call) for call in calls[first:last]
+                      if call.method not in ignore and call is not told]
+        return found
+
     def assert_no_violations(self) -> None:
         """Fail with every violation listed."""
         assert not self.violations, "Bot API violations:\n" + "\n".join(self.violations)
@@ -588,6 +661,36 @@ class BotApiDouble:
             retry_after = 1
         with self._cond:
             self._faults.append(_Fault(method, status, count, retry_after, description, chat_id))
+
+    def fail_fraction(self, method: str, status: int, fraction: float, *, seed: int,
+                      per: Literal["request", "chat"] = "request", chats: Collection[int] | None = None,
+                      retry_after: int | None = None, description: str | None = None) -> None:
+        """Answer this error to a seeded, reproducible share of method's valid calls.
+
+        ``per="chat"``: every call to a chat picked by ``chosen(seed, fraction, chat_id)`` fails
+        (a 403 there is a user who blocked the bot). ``per="request"``: the n-th call (from 0)
+        to a chat fails when ``chosen(seed, fraction, chat_id, n)`` (a 502 now and then, which the
+        retry may pass). The pick depends on the chat and the count only, never on timing, so a
+        run can predict who gets what. ``chats`` limits the fault to those chats.
+        """
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be within [0, 1], got {fraction}")
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        with self._cond:
+            self._fractions.append(_FractionFault(
+                method, status, fraction, seed, per, None if chats is None else frozenset(chats),
+                retry_after, description))
+
+    def flood_wait(self, at_call: int, seconds: int, *,
+                   methods: Collection[str] = SEND_METHODS) -> None:
+        """A flood wait: the at_call-th valid call of methods (counted from now, from 1) and
+        every such call in the next ``seconds`` get 429, retry_after the seconds left (rounded up).
+        """
+        if at_call < 1 or seconds < 1:
+            raise ValueError(f"at_call and seconds must be >= 1, got {at_call} and {seconds}")
+        with self._cond:
+            self._floods.append(_Flood(frozenset(methods), at_call, seconds))
 
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         """The next ``count`` calls of method wait ``seconds`` before being answered."""
@@ -655,8 +758,10 @@ class BotApiDouble:
             try:
                 if problems:
                     raise ApiError(400, "Bad Request: " + "; ".join(problems), violation="\n".join(problems))
+                self._check_flood(call.method)
                 self._check_rate(call.method)
                 self._apply_fault(call.method, params)
+                self._apply_fraction(call.method, params)
                 result = self._execute(call)
                 status, answer = 200, {"ok": True, "result": result}
             except ApiError as error:
@@ -664,7 +769,9 @@ class BotApiDouble:
                     self.violations.extend(error.violation.split("\n"))
                 status, answer = error.status, error.body()
                 result = error.description
+                call.retry_after, call.fault = error.retry_after, error.fault
             call.status, call.result = status, copy.deepcopy(result)
+            call.answered_at = time.monotonic()
             self._cond.notify_all()
         return status, answer
 
@@ -693,7 +800,22 @@ class BotApiDouble:
             self._tokens -= 1
             return
         wait = max(1, math.ceil((1 - self._tokens) / self._rate))
-        raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait,
+                       fault="rate_limit")
+
+    def _check_flood(self, method: str) -> None:
+        now = time.monotonic()
+        for flood in self._floods:
+            if method not in flood.methods:
+                continue
+            if flood.until is None:
+                flood.seen += 1
+                if flood.seen == flood.at_call:
+                    flood.until = now + flood.seconds
+            if flood.until is not None and now < flood.until:
+                wait = max(1, math.ceil(flood.until - now))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait,
+                               fault="flood_wait")
 
     def _apply_fault(self, method: str, params: Mapping[str, Any]) -> None:
         for fault in self._faults:
@@ -702,15 +824,22 @@ class BotApiDouble:
             if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
                 continue
             fault.remaining -= 1
-            if fault.description is not None:
-                description = fault.description
-            elif fault.status == 429:
-                description = f"Too Many Requests: retry after {fault.retry_after}"
-            elif fault.status >= 500:
-                description = "Internal Server Error"
-            else:
-                description = DEFAULT_DESCRIPTIONS.get(fault.status, "Bad Request: injected failure")
-            raise ApiError(fault.status, description, retry_after=fault.retry_after)
+            raise ApiError(fault.status, _fault_description(fault.status, fault.description,
+                                                            fault.retry_after),
+                           retry_after=fault.retry_after, fault="fail_next")
+
+    def _apply_fraction(self, method: str, params: Mapping[str, Any]) -> None:
+        chat = params.get("chat_id")
+        for rule in self._fractions:
+            if rule.method != method or (rule.chats is not None and chat not in rule.chats):
+                continue
+            count = rule.seen[chat]
+            rule.seen[chat] += 1
+            key = (chat,) if rule.per == "chat" else (chat, count)
+            if chosen(rule.seed, rule.fraction, *key):
+                raise ApiError(rule.status, _fault_description(rule.status, rule.description,
+                                                               rule.retry_after),
+                               retry_after=rule.retry_after, fault="fail_fraction")
 
     # --- methods (called with the lock held) ----------------------------------------------------
 
@@ -1105,6 +1234,27 @@ class BotApiDouble:
 
 
 # --- Module helpers ---------------------------------------------------------------------------------
+
+def chosen(seed: int, fraction: float, *key: object) -> bool:
+    """Whether ``fail_fraction`` picks this key (a chat, or a chat and a count) under this seed.
+
+    A hash, not a random stream: the pick is the same whatever the order the calls arrive in.
+    """
+    digest = hashlib.blake2b(repr((seed, *key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < fraction * 2**64
+
+
+def _fault_description(status: int, description: str | None, retry_after: int | None) -> str:
+    if description is not None:
+        return description
+    if status == 429:
+        return f"Too Many Requests: retry after {retry_after}"
+    if status == 502:
+        return "Bad Gateway"
+    if status >= 500:
+        return "Internal Server Error"
+    return DEFAULT_DESCRIPTIONS.get(status, "Bad Request: injected failure")
+
 
 def _now() -> int:
     return int(time.time())
