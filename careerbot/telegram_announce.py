@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,9 @@ class Announcing:
     admins: frozenset[int]
     faq: Faq
     tag_key: str = ""  # secret that keys the users' one-way tags (the bot token)
+    # Organisers' buttons one at a time in this process: a double tap on "Envoyer" or on a resend
+    # is settled by the drafts' compare-and-set, but never reaches the outbox twice at once.
+    organiser_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def tag(self, user_id: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -237,10 +240,6 @@ async def _apply(draft: Draft, event: drafting.Event, version: int | None,
     """Step the draft, store the result (retrying if a concurrent tap saved first), show it."""
     for _ in range(SAVE_ATTEMPTS):
         moved = drafting.step(draft, event, version=version)
-        # A confirmed draft whose bot stopped before the outbox took it is finished now.
-        if (moved.outcome is Outcome.ALREADY_CONFIRMED and isinstance(event, drafting.Confirm)
-                and await outbox.confirm(announcing.db, draft.id)):
-            return await _confirmed(draft, announcing)
         if not moved.changed:
             return Answer(toast=ui.ADMIN[str(moved.outcome)])
         target = report_to if moved.outcome is Outcome.CONFIRMED else None

@@ -390,13 +390,14 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             return None
     if not is_admin(update, announcing):
         return ui.ADMIN["refused"]  # a notice: the message stays as it was
-    match action:
-        case cb.DraftButton():
-            answer = await draft_button(action, message, announcing)
-        case cb.BroadcastButton():
-            answer = await broadcast_button(action, message, announcing)
-        case _:
-            answer = Answer(toast=ui.ADMIN["outdated"])
+    async with announcing.organiser_lock:
+        match action:
+            case cb.DraftButton():
+                answer = await draft_button(action, message, announcing)
+            case cb.BroadcastButton():
+                answer = await broadcast_button(action, message, announcing)
+            case _:
+                answer = Answer(toast=ui.ADMIN["outdated"])
     if answer.edit is not None:
         await replace(message, answer.edit)
     for reply in answer.send:

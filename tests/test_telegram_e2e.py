@@ -143,7 +143,7 @@ def test_fallback_can_send_the_question_to_the_team(double: BotApiDouble, bot: o
     reply = ask(double, user, "xkcd zorglub wobble")
     assert reply.params["text"].startswith("Désolé, je n'ai pas trouvé")
     assert buttons(reply)[0]["callback_data"] == "1q"
-    double.press_button(user, reply.result["message_id"], "team")
+    double.press_button(user, reply.result["message_id"], "1q")
     sent = double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == ADMIN_CHAT)
     assert "xkcd zorglub wobble" in sent.params["text"]
     assert str(user) not in sent.params["text"]
@@ -158,7 +158,7 @@ def test_questions_sent_to_the_team_are_capped_per_day(double: BotApiDouble, bot
     mark = len(double.calls)
     for attempt in range(4):
         reply = ask(double, user, f"xkcd zorglub wobble qzx{user}{attempt}")
-        press(double, user, reply.result["message_id"], "team")
+        press(double, user, reply.result["message_id"], "1q")
         double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == user
                         and "transmi" in c.params["text"], since=mark)
         mark = len(double.calls)
