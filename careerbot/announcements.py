@@ -1,17 +1,23 @@
 """Subscriptions and organisers' announcements: the texts and buttons, without Telegram or SQL.
 
-Toggle keyboards carry their own state (✅/⬜ in the labels), so a choice in progress survives a
-restart and needs no server-side session.
+The subscription keyboard carries its own state (✅/⬜ in the labels), so a choice in progress
+survives a restart and needs no server-side session. An organiser's draft is stored
+(careerbot.drafting); its buttons carry the draft's id and version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
+from careerbot import callbacks as cb
+from careerbot.callbacks import encode
 from careerbot.conversation import Button, Lang, Reply, format_date
+from careerbot.drafting import Draft
 from careerbot.faq import Event
-from careerbot.storage.outbox import Summary
+
+if TYPE_CHECKING:  # the report reads a storage record; the core imports no database library
+    from careerbot.storage.outbox import Summary
 
 ALL = "all"
 # Topics a candidate can follow; ids match FAQ and event tags, so reminders find their audience.
@@ -72,7 +78,9 @@ ADMIN: dict[str, str] = {
     "refused": "Cette action est réservée aux organisateurs FP21. 🔒",
     "ask_text": ("📣 <b>Nouvelle annonce</b>\nÉcrivez le texte de l'annonce (gras, italique et "
                  "liens acceptés). /annuler pour abandonner."),
-    "ask_audience": "À qui l'envoyer ? Cochez les sujets (ou « Toutes les annonces » pour tous).",
+    "ask_audience": ("À qui l'envoyer ? Cochez un ou plusieurs sujets, ou « Tout le monde », "
+                     "puis « Suivant ». Les abonnés à « Toutes les annonces » la reçoivent aussi."),
+    "everyone": "Tout le monde (tous les abonnés)",
     "next": "Suivant ➡️",
     "ask_when": "Quand l'envoyer ? Choisissez, ou écrivez une date : JJ/MM/AAAA HH:MM (Paris).",
     "now": "Maintenant", "in_hour": "Dans 1 heure", "tomorrow": "Demain 9 h",
@@ -89,6 +97,22 @@ ADMIN: dict[str, str] = {
     "pause": "⏸ Pause #{id}", "resume": "▶️ Reprendre #{id}", "stop": "🛑 Annuler #{id}",
     "changed": "Annonce #{id} : {state}.",
     "not_changed": "L'annonce #{id} ne peut pas être modifiée dans son état actuel.",
+    "resend": "🔁 Renvoyer aux incertains ({count})",
+    "resend_ask": ("🔁 <b>Renvoyer l'annonce #{id} aux {count} destinataire(s) incertain(s) ?</b>\n"
+                   "Pour eux, l'envoi a été interrompu sans qu'on sache si le message est arrivé. "
+                   "⚠️ Certains l'ont peut-être déjà reçu et le recevront deux fois."),
+    "resend_yes": "🔁 Oui, renvoyer", "resend_no": "Non, ne rien renvoyer",
+    "resending": "🔁 Renvoi de l'annonce #{id} lancé vers {count} destinataire(s).",
+    "nothing_to_resend": "Rien à renvoyer : ce renvoi est déjà lancé, ou personne n'est incertain.",
+    # Toasts for buttons that can no longer do anything (at most 200 characters).
+    "replaced": "Ce brouillon a été remplacé : ce bouton ne fait plus rien.",
+    "passed": "Cette étape est déjà passée : ce bouton ne fait plus rien. Utilisez les derniers.",
+    "already_confirmed": "Cette annonce est déjà confirmée : rien de plus à faire. ✅",
+    "already_abandoned": "Cette annonce a été abandonnée : ce bouton ne fait plus rien.",
+    "need_audience": "Choisissez d'abord à qui l'envoyer : cochez un sujet, ou « Tout le monde ».",
+    "outdated": "Ce bouton date d'une ancienne version : recommencez avec /annonce.",
+    "unknown_draft": "Ce brouillon n'existe plus : recommencez avec /annonce.",
+    "busy": "Un autre clic est passé juste avant : réessayez.",
 }
 STATE_FR = {"draft": "brouillon", "scheduled": "programmée", "sending": "en cours",
             "paused": "en pause", "cancelled": "annulée", "done": "terminée",
@@ -112,10 +136,17 @@ def describe(topics: Iterable[str], lang: Lang = "fr") -> str:
     return ", ".join(topic_label(t, lang) for t in chosen)
 
 
-def toggles(prefix: str, selected: set[str], lang: Lang) -> list[tuple[Button, ...]]:
-    """One ✅/⬜ button per topic; the action toggles it."""
-    return [(Button(f"{ON if key in selected else OFF} {en if lang == 'en' else fr}",
-                    f"{prefix}:{key}"),) for key, fr, en in TOPICS]
+def audience_label(topics: Iterable[str], everyone: bool) -> str:
+    """Who an organiser's announcement goes to, in words."""
+    return ADMIN["everyone"].lower() if everyone else describe(topics)
+
+
+def toggles(action: Callable[[str], cb.Action], selected: Iterable[str], lang: Lang,
+            topics: Sequence[tuple[str, str, str]] = TOPICS) -> list[tuple[Button, ...]]:
+    """One ✅/⬜ button per topic; its action toggles it."""
+    chosen = set(selected)
+    return [(Button(f"{ON if key in chosen else OFF} {en if lang == 'en' else fr}",
+                    encode(action(key))),) for key, fr, en in topics]
 
 
 def selected_in(labels: Sequence[str]) -> set[str]:
@@ -140,8 +171,9 @@ def toggle(selected: set[str], topic: str) -> set[str]:
 def choose_topics(selected: set[str], lang: Lang = "fr") -> Reply:
     """The subscription keyboard."""
     t = TEXTS[lang]
-    rows = toggles("sub", selected, lang)
-    rows.append((Button(t["save"], "sub:save"), Button(t["cancel"], "sub:cancel")))
+    rows = toggles(cb.ToggleTopic, selected, lang)
+    rows.append((Button(t["save"], encode(cb.SaveTopics())),
+                 Button(t["cancel"], encode(cb.KeepTopics()))))
     return Reply(t["choose"], tuple(rows))
 
 
@@ -153,14 +185,15 @@ def text(key: str, lang: Lang = "fr", **values: str) -> Reply:
 def forget_confirmation(lang: Lang = "fr") -> Reply:
     """Ask before erasing a user's data."""
     t = TEXTS[lang]
-    return Reply(t["forget_ask"], ((Button(t["forget_yes"], "forget:yes"),
-                                    Button(t["forget_no"], "forget:no")),))
+    return Reply(t["forget_ask"], ((Button(t["forget_yes"], encode(cb.Forget(erase=True))),
+                                    Button(t["forget_no"], encode(cb.Forget(erase=False)))),))
 
 
 def feedback_row(entry_id: str, lang: Lang = "fr") -> tuple[Button, ...]:
     """The "did this help?" buttons under an answer."""
     t = TEXTS[lang]
-    return (Button(t["yes"], f"fb:{entry_id}:1"), Button(t["no"], f"fb:{entry_id}:0"))
+    return (Button(t["yes"], encode(cb.Feedback(entry_id, helpful=True))),
+            Button(t["no"], encode(cb.Feedback(entry_id, helpful=False))))
 
 
 def with_feedback(reply: Reply, entry_id: str, lang: Lang = "fr") -> Reply:
@@ -169,34 +202,42 @@ def with_feedback(reply: Reply, entry_id: str, lang: Lang = "fr") -> Reply:
                  (feedback_row(entry_id, lang), *reply.buttons), reply.match)
 
 
-def audience_keyboard(selected: set[str]) -> Reply:
-    """The organiser's audience choice."""
-    rows = toggles("ann:aud", selected, "fr")
-    rows.append((Button(ADMIN["next"], "ann:when"), Button(ADMIN["abort"], "ann:abort")))
+def audience_keyboard(draft: Draft) -> Reply:
+    """The organiser's audience choice: topics, or everyone, explicitly."""
+    def tick(topic: str) -> cb.Action:
+        return cb.AudienceTopic(draft.id, draft.version, topic)
+    rows = toggles(tick, draft.topics, "fr", [t for t in TOPICS if t[0] != ALL])
+    rows.append((Button(f"{ON if draft.everyone else OFF} 👥 {ADMIN['everyone']}",
+                        encode(cb.AudienceEveryone(draft.id, draft.version))),))
+    rows.append((Button(ADMIN["next"], encode(cb.AudienceDone(draft.id, draft.version))),
+                 Button(ADMIN["abort"], encode(cb.AbandonDraft(draft.id, draft.version)))))
     return Reply(ADMIN["ask_audience"], tuple(rows))
 
 
-def when_keyboard() -> Reply:
+def when_keyboard(draft: Draft) -> Reply:
     """The organiser's choice of sending time."""
-    return Reply(ADMIN["ask_when"], ((Button(ADMIN["now"], "ann:at:now"),),
-                                     (Button(ADMIN["in_hour"], "ann:at:hour"),),
-                                     (Button(ADMIN["tomorrow"], "ann:at:tomorrow"),),
-                                     (Button(ADMIN["abort"], "ann:abort"),)))
+    def choice(key: str, label: str) -> tuple[Button, ...]:
+        return (Button(ADMIN[label], encode(cb.SendTime(draft.id, draft.version, key))),)
+    return Reply(ADMIN["ask_when"], (choice("now", "now"), choice("hour", "in_hour"),
+                                     choice("tomorrow", "tomorrow"),
+                                     (Button(ADMIN["abort"],
+                                             encode(cb.AbandonDraft(draft.id, draft.version))),)))
 
 
-def preview_controls(draft_id: int, count: int, topics: set[str], when: datetime | None) -> Reply:
+def preview_controls(draft: Draft, count: int) -> Reply:
     """The control message under the preview: recipients, time, confirm or cancel."""
-    moment = format_date(when) if when else ADMIN["now"].lower()
-    return Reply(ADMIN["preview"].format(count=count, audience=describe(topics), when=moment),
-                 ((Button(ADMIN["confirm"], f"ann:ok:{draft_id}"),
-                   Button(ADMIN["abort"], f"ann:no:{draft_id}")),))
+    moment = format_date(draft.send_at) if draft.send_at else ADMIN["now"].lower()
+    audience = audience_label(draft.topics, draft.everyone)
+    return Reply(ADMIN["preview"].format(count=count, audience=audience, when=moment),
+                 ((Button(ADMIN["confirm"], encode(cb.ConfirmDraft(draft.id, draft.version))),
+                   Button(ADMIN["abort"], encode(cb.AbandonDraft(draft.id, draft.version)))),))
 
 
 def report(summary: Summary) -> str:
     """A broadcast's state and delivery report, for organisers."""
     c = summary.counts
     lines = [f"📣 <b>Annonce #{summary.id}</b> : {STATE_FR.get(summary.state, summary.state)}"
-             f" ({describe(summary.topics)})",
+             f" ({audience_label(summary.topics, not summary.topics)})",
              f"Envoyés : {c.get('sent', 0)} / {summary.total}",
              f"Bloqués (désabonnés) : {c.get('blocked', 0)} · Injoignables : {c.get('gone', 0)}",
              f"Échecs : {c.get('failed', 0)} · Incertains : {c.get('unknown', 0)}"]
@@ -210,21 +251,46 @@ def report(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+def uncertain(summary: Summary) -> int:
+    """Recipients of a finished broadcast whose copy may or may not have arrived."""
+    return summary.counts.get("unknown", 0) if summary.state == "done" else 0
+
+
 def broadcast_controls(summary: Summary) -> tuple[Button, ...]:
-    """Pause/resume/cancel buttons for an active broadcast."""
+    """Pause/resume/cancel buttons for an active broadcast; resend for a finished uncertain one."""
+    number = summary.id
     buttons = []
     if summary.state in ("sending", "scheduled"):
-        buttons.append(Button(ADMIN["pause"].format(id=summary.id), f"ann:pause:{summary.id}"))
+        buttons.append(Button(ADMIN["pause"].format(id=number),
+                              encode(cb.PauseBroadcast(number))))
     if summary.state == "paused":
-        buttons.append(Button(ADMIN["resume"].format(id=summary.id), f"ann:resume:{summary.id}"))
+        buttons.append(Button(ADMIN["resume"].format(id=number),
+                              encode(cb.ResumeBroadcast(number))))
     if summary.state in ("sending", "scheduled", "paused"):
-        buttons.append(Button(ADMIN["stop"].format(id=summary.id), f"ann:cancel:{summary.id}"))
+        buttons.append(Button(ADMIN["stop"].format(id=number), encode(cb.CancelBroadcast(number))))
+    if count := uncertain(summary):
+        buttons.append(Button(ADMIN["resend"].format(count=count), encode(cb.AskResend(number))))
     return tuple(buttons)
+
+
+def report_reply(summary: Summary, headline: str = "") -> Reply:
+    """A broadcast's report with its controls (under a headline, e.g. what was just done)."""
+    controls = broadcast_controls(summary)
+    html = f"{headline}\n\n{report(summary)}" if headline else report(summary)
+    return Reply(html, (controls,) if controls else ())
+
+
+def resend_confirmation(summary: Summary) -> Reply:
+    """Ask before sending again to the uncertain recipients, saying some may get it twice."""
+    number = summary.id
+    return Reply(ADMIN["resend_ask"].format(id=number, count=uncertain(summary)),
+                 ((Button(ADMIN["resend_yes"], encode(cb.ConfirmResend(number))),
+                   Button(ADMIN["resend_no"], encode(cb.KeepUncertain(number)))),))
 
 
 def event_buttons(event: Event | None) -> tuple[tuple[Button, ...], ...]:
     """Under an event's announcement: add it to a calendar, or read more."""
     if event is None:
         return ()
-    return ((Button("📆 Ajouter à mon agenda", f"ics:{event.id}"),),
+    return ((Button("📆 Ajouter à mon agenda", encode(cb.Calendar(event.id))),),
             (Button("🔗 En savoir plus", url=event.url),))

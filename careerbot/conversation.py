@@ -1,8 +1,8 @@
 """The conversation, independent of any channel: what to reply to a message or a button.
 
 Replies are Telegram-flavoured HTML plus rows of buttons; the terminal and Telegram adapters only
-render them. A button either opens a URL or carries an action payload (at most 64 bytes, the
-Telegram limit) that `Conversation.act` understands.
+render them. A button either opens a URL or carries an action payload encoded by
+`careerbot.callbacks` (at most 64 bytes, the Telegram limit) that `Conversation.act` follows.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from careerbot import callbacks as cb
 from careerbot.calendar import event_ics, ics_filename
+from careerbot.callbacks import encode
 from careerbot.faq import Entry, Event, Faq, GlossaryTerm
 from careerbot.matching import Match, Matcher
 from careerbot.normalize import looks_english
-from careerbot.numbers import ascii_int
 from careerbot.telegram_html import escape
 
 Lang = str  # "fr" or "en"
@@ -75,6 +76,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "events_none": ("Aucun événement FP21 n'est annoncé pour l'instant. Suivez fp21.fr pour les "
                         "prochaines dates. Les derniers événements :"),
         "unknown": "Ce contenu n'existe plus. Voici les thèmes :",
+        "button_gone": "Ce bouton ne fonctionne plus. 🙏 Tapez /start pour reprendre.",
         "btn_themes": "📚 Thèmes",
         "btn_events": "📅 Événements",
         "btn_back": "⬅️ Retour",
@@ -132,6 +134,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "events_none": ("No FP21 event is announced for now. Follow fp21.fr for the next dates. "
                         "The latest events:"),
         "unknown": "This content no longer exists. Here are the themes:",
+        "button_gone": "This button no longer works. 🙏 Type /start to start again.",
         "btn_themes": "📚 Themes",
         "btn_events": "📅 Events",
         "btn_back": "⬅️ Back",
@@ -230,12 +233,13 @@ class Conversation:
             replies = talk.en_replies if lang == "en" and talk.en_replies else talk.replies
             return Reply(replies[0], self._menu(lang), match)
         if match.status == "suggest":
-            choices = tuple((Button(self._question(self.faq.entry(i), lang), f"e:{i}"),)
+            choices = tuple((Button(self._question(self.faq.entry(i), lang),
+                                    encode(cb.OpenEntry(i))),)
                             for i in match.suggestions)
             return Reply(TEXTS[lang]["suggest"], (*choices, *self._menu(lang)), match)
         rows = self._menu(lang)
         if self.team_inbox:
-            rows = ((Button(TEXTS[lang]["btn_team"], "team"),), *rows)
+            rows = ((Button(TEXTS[lang]["btn_team"], encode(cb.SendToTeam())),), *rows)
         return Reply(TEXTS[lang]["fallback"], rows, match)
 
     def start(self, payload: str, lang: Lang = "fr") -> Reply:
@@ -269,16 +273,16 @@ class Conversation:
         html = t["route_step"].format(emoji=step.emoji, number=index + 1, total=len(steps),
                                       title=escape(title), text=text)
         rows: list[tuple[Button, ...]] = [
-            (Button(f"➡️ {self._question(self.faq.entry(i), lang)}", f"e:{i}"),)
+            (Button(f"➡️ {self._question(self.faq.entry(i), lang)}", encode(cb.OpenEntry(i))),)
             for i in step.entries if i in self.faq.by_id]
         rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in step.links)
         nav = []
         if index > 0:
-            nav.append(Button(t["btn_prev"], f"r:{index - 1}"))
+            nav.append(Button(t["btn_prev"], encode(cb.RouteStep(index - 1))))
         if index < len(steps) - 1:
-            nav.append(Button(t["btn_next"], f"r:{index + 1}"))
+            nav.append(Button(t["btn_next"], encode(cb.RouteStep(index + 1))))
         rows.append(tuple(nav))
-        rows.append((Button(t["btn_menu"], "menu"),))
+        rows.append((Button(t["btn_menu"], encode(cb.Menu())),))
         return Reply(html, tuple(row for row in rows if row))
 
     def ics(self, event_id: str) -> tuple[str, bytes] | None:
@@ -326,7 +330,7 @@ class Conversation:
         has_details = bool(self._details(entry, lang))
         rows: list[tuple[Button, ...]] = []
         if has_details:
-            rows.append((Button(TEXTS[lang]["btn_details"], f"d:{entry.id}"),))
+            rows.append((Button(TEXTS[lang]["btn_details"], encode(cb.Details(entry.id))),))
         rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in entry.links)
         if not has_details:
             rows.extend(self._related_rows(entry, lang))
@@ -349,8 +353,8 @@ class Conversation:
             return self.themes(lang)
         html = "\n".join(f"📘 {self._definition_text(term, lang)}" for term in terms)
         targets = dict.fromkeys(t.entry for t in terms if t.entry and t.entry in self.faq.by_id)
-        rows = tuple((Button(f"➡️ {self._question(self.faq.entry(i), lang)}", f"e:{i}"),)
-                     for i in targets)
+        rows = tuple((Button(f"➡️ {self._question(self.faq.entry(i), lang)}",
+                             encode(cb.OpenEntry(i))),) for i in targets)
         return Reply(html, (*rows, *self._menu(lang)), match)
 
     @staticmethod
@@ -358,13 +362,13 @@ class Conversation:
         return term.en if lang == "en" else term.fr
 
     def _related_rows(self, entry: Entry, lang: Lang) -> list[tuple[Button, ...]]:
-        return [(Button(f"➡️ {self._question(self.faq.entry(r), lang)}", f"e:{r}"),)
-                for r in entry.related if r in self.faq.by_id]
+        return [(Button(f"➡️ {self._question(self.faq.entry(r), lang)}",
+                        encode(cb.OpenEntry(r))),) for r in entry.related if r in self.faq.by_id]
 
     @staticmethod
     def _back_row(entry: Entry, lang: Lang) -> tuple[Button, ...]:
-        return (Button(TEXTS[lang]["btn_back"], f"t:{entry.theme}"),
-                Button(TEXTS[lang]["btn_menu"], "menu"))
+        return (Button(TEXTS[lang]["btn_back"], encode(cb.OpenTheme(entry.theme))),
+                Button(TEXTS[lang]["btn_menu"], encode(cb.Menu())))
 
     def themes(self, lang: Lang = "fr") -> Reply:
         """The list of themes."""
@@ -376,9 +380,9 @@ class Conversation:
         if theme is None:
             return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
         title = theme.en_title if lang == "en" and theme.en_title else theme.title
-        rows = tuple((Button(self._question(e, lang), f"e:{e.id}"),)
+        rows = tuple((Button(self._question(e, lang), encode(cb.OpenEntry(e.id))),)
                      for e in self.faq.theme_entries(theme.id))
-        back = (Button(TEXTS[lang]["btn_back"], "themes"),)
+        back = (Button(TEXTS[lang]["btn_back"], encode(cb.Themes())),)
         return Reply(TEXTS[lang]["theme"].format(emoji=theme.emoji, title=escape(title)),
                      (*rows, back))
 
@@ -393,35 +397,46 @@ class Conversation:
         for event in shown:
             rows.append((Button(f"🔗 {event.title[:40]}", url=event.url),))
             if event in upcoming:
-                rows.append((Button(TEXTS[lang]["btn_ics"], f"ics:{event.id}"),))
-        return Reply("\n".join(lines), (*rows, (Button(TEXTS[lang]["btn_menu"], "menu"),)))
+                rows.append((Button(TEXTS[lang]["btn_ics"], encode(cb.Calendar(event.id))),))
+        return Reply("\n".join(lines), (*rows, (Button(TEXTS[lang]["btn_menu"],
+                                                        encode(cb.Menu())),)))
 
-    def act(self, action: str, lang: Lang = "fr") -> Reply:
-        """Follow a button's action payload; an unknown or stale payload shows the themes."""
-        kind, _, value = action.partition(":")
-        if kind == "e":
-            return self.entry(value, lang)
-        if kind == "d":
-            return self.details(value, lang)
-        if kind == "t":
-            return self.theme(value, lang)
-        step = ascii_int(value) if kind == "r" else None
-        if step is not None:
-            return self.route(step, lang)
-        handlers = {"themes": self.themes, "events": self.events, "menu": self.welcome,
-                    "help": self.help}
-        handler = handlers.get(action)
-        return handler(lang) if handler else Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
+    def act(self, payload: str, lang: Lang = "fr") -> Reply:
+        """Follow a button's payload; an unknown or stale one shows the themes."""
+        return self.follow(cb.decode(payload), lang)
+
+    def follow(self, action: cb.Action | None, lang: Lang = "fr") -> Reply:
+        """The reply a navigation action shows; any other action (or none) shows the themes."""
+        match action:
+            case cb.OpenEntry(entry=entry_id):
+                return self.entry(entry_id, lang)
+            case cb.Details(entry=entry_id):
+                return self.details(entry_id, lang)
+            case cb.OpenTheme(theme=theme_id):
+                return self.theme(theme_id, lang)
+            case cb.RouteStep(step=index):
+                return self.route(index, lang)
+            case cb.Themes():
+                return self.themes(lang)
+            case cb.Events():
+                return self.events(lang)
+            case cb.Menu():
+                return self.welcome(lang)
+            case cb.Help():
+                return self.help(lang)
+        return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
 
     def _menu(self, lang: Lang) -> tuple[tuple[Button, ...], ...]:
         t = TEXTS[lang]
-        return ((Button(t["btn_themes"], "themes"), Button(t["btn_route"], "r:0")),
-                (Button(t["btn_events"], "events"), Button(t["btn_help"], "help")))
+        return ((Button(t["btn_themes"], encode(cb.Themes())),
+                 Button(t["btn_route"], encode(cb.RouteStep(0)))),
+                (Button(t["btn_events"], encode(cb.Events())),
+                 Button(t["btn_help"], encode(cb.Help()))))
 
     def _theme_rows(self, lang: Lang) -> tuple[tuple[Button, ...], ...]:
         return tuple(
             (Button(f"{t.emoji} {t.en_title if lang == 'en' and t.en_title else t.title}",
-                    f"t:{t.id}"),) for t in self.faq.themes)
+                    encode(cb.OpenTheme(t.id))),) for t in self.faq.themes)
 
     @staticmethod
     def _answer(entry: Entry, lang: Lang) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from rapidfuzz import process
 
+from careerbot.callbacks import LIMIT, max_id_length
 from careerbot.faq import Problem
 from careerbot.faq_files import Origin, Sources
 from careerbot.glossary import key as glossary_key
@@ -64,6 +65,23 @@ def newer(record_id: str, earlier: Origin, later: Origin,
     if in_commit(later) and not in_commit(earlier):
         return earlier, later
     return later, earlier
+
+
+def check_button_ids(sources: Sources, today: date) -> Iterator[Problem]:
+    """Ids that buttons carry must fit Telegram's 64 bytes of callback data with the rest."""
+    for kind, kind_fr, records in (("entry", "d'entrée", sources.entries),
+                                   ("theme", "de thème", sources.themes),
+                                   ("event", "d'événement", sources.events)):
+        longest = max_id_length(kind)
+        for record, origin in records:
+            if len(record.id.encode()) > longest:
+                yield Problem(origin.path, origin.line("id"),
+                              f"identifiant {kind_fr} {record.id!r} trop long pour un bouton "
+                              f"Telegram ({len(record.id)} caractères, limite {longest})",
+                              f"raccourcissez-le à {longest} caractères au plus",
+                              message_en=f"{kind} id {record.id!r} is too long for a Telegram "
+                              f"button ({len(record.id)} characters; {longest} fit in {LIMIT} "
+                              "bytes)", hint_en=f"shorten it to at most {longest} characters")
 
 
 def check_references(sources: Sources, today: date) -> Iterator[Problem]:
@@ -363,6 +381,7 @@ def check_phrasings(sources: Sources, today: date) -> Iterator[Problem]:
 
 RULES: tuple[Rule, ...] = (
     check_duplicate_ids,
+    check_button_ids,
     check_references,
     check_answers,
     check_jargon,

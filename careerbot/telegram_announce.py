@@ -1,7 +1,10 @@
-"""Subscriptions and organisers' announcements on Telegram, and the sender of broadcasts.
+"""Subscriptions and organisers' announcements on Telegram.
 
-Every organiser action (command or button) checks the user id against CAREERBOT_ADMIN_IDS again:
-forged callback data from a non-admin gets a polite refusal and changes nothing.
+An organiser's draft lives in the database (careerbot.storage.drafts) and changes only through
+careerbot.drafting; this module turns messages and buttons into its events, and its outcomes into
+messages. Every organiser action (command or button) checks the user id against
+CAREERBOT_ADMIN_IDS again: forged callback data from a non-admin gets a polite refusal and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -9,26 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Message, Update
 
 from careerbot import announcements as ui
+from careerbot import callbacks as cb
+from careerbot import drafting
 from careerbot.announcements import event_buttons
 from careerbot.conversation import Lang, Reply, format_date
+from careerbot.drafting import Draft, Outcome, Transition
 from careerbot.faq import Event, Faq
-from careerbot.numbers import ascii_int
 from careerbot.privacy import user_tag
-from careerbot.storage import feedback, outbox, subscribers
+from careerbot.storage import drafts, feedback, outbox, subscribers
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
 
 log = logging.getLogger("careerbot.announce")
-PARIS = ZoneInfo("Europe/Paris")
-FLOW = "annonce"  # user_data key of an organiser's announcement in progress (memory only)
+TOPIC_KEYS = frozenset(key for key, _, _ in ui.TOPICS if key != ui.ALL)
+SAVE_ATTEMPTS = 3  # a concurrent tap saved first: read the draft again and retry
 
 
 @dataclass
@@ -38,8 +41,10 @@ class Announcing:
     db: Sessions
     admins: frozenset[int]
     faq: Faq
-    reports: dict[int, tuple[int, int]] = field(default_factory=dict)  # broadcast -> message
     tag_key: str = ""  # secret that keys the users' one-way tags (the bot token)
+    # Organisers' buttons one at a time in this process: a double tap on "Envoyer" or on a resend
+    # is settled by the drafts' compare-and-set, but never reaches the outbox twice at once.
+    organiser_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def tag(self, user_id: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -107,28 +112,29 @@ async def unsubscribe(update: Update, db: Sessions, lang: Lang) -> Reply:
     return ui.text("unsubscribed" if done else "not_subscribed", lang)
 
 
-async def subscription_button(action: str, message: Message, db: Sessions, lang: Lang) -> Reply:
-    """sub:<topic> toggles, sub:save stores, sub:cancel leaves things as they were."""
+async def subscription_button(action: cb.ToggleTopic | cb.SaveTopics | cb.KeepTopics,
+                              message: Message, db: Sessions, lang: Lang) -> Reply:
+    """A topic toggles, save stores, keep leaves things as they were."""
     labels = [b.text for row in (message.reply_markup.inline_keyboard
                                  if message.reply_markup else ()) for b in row]
     selected = ui.selected_in(labels)
-    value = action.removeprefix("sub:")
-    if value == "cancel":
+    if isinstance(action, cb.KeepTopics):
         return ui.text("kept", lang)
-    if value == "save":
+    if isinstance(action, cb.SaveTopics):
         if not selected:
             await subscribers.unsubscribe(db, message.chat.id)
             return ui.text("nothing_chosen", lang)
         await subscribers.subscribe(db, message.chat.id, lang, selected)
         return ui.text("saved", lang, topics=ui.describe(selected, lang))
-    return ui.choose_topics(ui.toggle(selected, value), lang)
+    if action.topic not in {key for key, _, _ in ui.TOPICS}:
+        return ui.choose_topics(selected, lang)  # a forged topic: nothing to tick
+    return ui.choose_topics(ui.toggle(selected, action.topic), lang)
 
 
-async def forget_button(action: str, chat_id: int, tag: str, db: Sessions, lang: Lang) -> Reply:
-    """forget:yes erases everything about the chat and the user's tagged questions and ratings;
-    forget:no keeps it.
-    """
-    if action == "forget:yes":
+async def forget_button(action: cb.Forget, chat_id: int, tag: str, db: Sessions,
+                        lang: Lang) -> Reply:
+    """Erase everything about the chat and the user's tagged questions and ratings, or keep it."""
+    if action.erase:
         await subscribers.forget(db, chat_id)
         await feedback.forget_tagged(db, tag)
         return ui.text("forgotten", lang)
@@ -144,133 +150,181 @@ def is_admin(update: Update, announcing: Announcing) -> bool:
     return user is not None and user.id in announcing.admins
 
 
-def start_flow(user_data: dict[Any, Any], args: list[str], faq: Faq) -> Reply:
-    """/annonce [texte] or /annonce evenement <id>: start an announcement."""
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What an organiser's button does on screen: a toast, the pressed message's new content,
+    and new messages to send after it, in order.
+    """
+
+    toast: str | None = None
+    edit: Reply | None = None
+    send: tuple[Reply, ...] = ()
+
+
+async def start_draft(owner: int, args: list[str], announcing: Announcing) -> Reply:
+    """/annonce [texte] or /annonce evenement <id>: a new draft (replacing an unconfirmed one)."""
     if len(args) >= 2 and args[0] in ("evenement", "événement", "event"):
-        event = next((e for e in faq.events if e.id == args[1]), None)
+        event = next((e for e in announcing.faq.events if e.id == args[1]), None)
         if event is None:
-            ids = ", ".join(e.id for e in faq.events) or "aucun"
+            ids = ", ".join(e.id for e in announcing.faq.events) or "aucun"
             return Reply(ui.ADMIN["unknown_event"].format(id=escape(args[1]), ids=escape(ids)))
-        user_data[FLOW] = {"text": event_announcement(event), "topics": event_topics(event),
-                           "event": event.id}
-        return ui.audience_keyboard(user_data[FLOW]["topics"])
+        draft = await drafts.start(announcing.db, owner, text=event_announcement(event),
+                                   topics=event_topics(event), event_id=event.id)
+        return ui.audience_keyboard(draft)
     if args:
-        user_data[FLOW] = {"text": escape(" ".join(args)), "topics": set()}
-        return ui.audience_keyboard(set())
-    user_data[FLOW] = {"step": "text", "topics": set()}
+        draft = await drafts.start(announcing.db, owner, text=escape(" ".join(args)))
+        return ui.audience_keyboard(draft)
+    await drafts.start(announcing.db, owner)
     return Reply(ui.ADMIN["ask_text"])
 
 
-def flow_text(user_data: dict[Any, Any], message: Message) -> Reply | None:
-    """A message from an organiser in the middle of an announcement (None: not for the flow)."""
-    flow = user_data.get(FLOW)
-    if not flow or flow.get("step") not in ("text", "when"):
+async def abandon_draft(owner: int, announcing: Announcing) -> Reply:
+    """/annuler: drop the organiser's draft in progress, if any."""
+    draft = await drafts.current(announcing.db, owner)
+    if draft is not None:
+        await _apply(draft, drafting.Abandon(), None, announcing, report_to=None)
+    return Reply(ui.ADMIN["cancelled"])
+
+
+async def draft_message(owner: int, html: str, plain: str,
+                        announcing: Announcing) -> tuple[Reply, ...] | None:
+    """A message from an organiser with a draft waiting for text or a date (or "annuler");
+    the replies to send, or None when the message is not for the draft (a question).
+    """
+    draft = await drafts.current(announcing.db, owner)
+    if draft is None:
         return None
-    if message.text and message.text.strip().lower() == "annuler":
-        user_data.pop(FLOW, None)
-        return Reply(ui.ADMIN["cancelled"])
-    if flow["step"] == "text":
-        flow["text"] = message.text_html
-        flow["step"] = "audience"
-        return ui.audience_keyboard(flow["topics"])
-    moment = parse_when(message.text or "")
-    if moment is None:
-        return Reply(ui.ADMIN["bad_date"])
-    flow["send_at"] = moment
-    flow["step"] = "preview"
-    return None  # the caller builds the preview (it needs the database)
+    event = drafting.typed(html, plain)
+    if not isinstance(event, drafting.Abandon) and draft.step not in (drafting.Step.TEXT,
+                                                                      drafting.Step.WHEN):
+        return None
+    answer = await _apply(draft, event, None, announcing, report_to=None)
+    # Typed input edits no message: what a button would show in place comes as a new message.
+    return (*((answer.edit,) if answer.edit else ()), *answer.send,
+            *((Reply(answer.toast),) if answer.toast else ()))
 
 
-def parse_when(text: str) -> datetime | None:
-    """JJ/MM/AAAA HH:MM in Paris time, as an aware datetime (None if not understood)."""
-    for pattern in ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text.strip(), pattern).replace(tzinfo=PARIS)
-        except ValueError:
-            continue
+async def draft_button(action: cb.DraftButton, message: Message,
+                       announcing: Announcing) -> Answer:
+    """A button of a draft, checked against the draft's current step and version."""
+    draft = await drafts.get(announcing.db, action.draft)
+    if draft is None or draft.owner != message.chat.id:
+        return Answer(toast=ui.ADMIN["unknown_draft"])
+    event = draft_event(action, datetime.now(UTC))
+    if event is None:
+        return Answer(toast=ui.ADMIN["unknown_draft"])
+    return await _apply(draft, event, action.version, announcing,
+                        report_to=(message.chat.id, message.message_id))
+
+
+def draft_event(action: cb.DraftButton, now: datetime) -> drafting.Event | None:
+    """The draft event a button stands for (None for a topic or time no button offers)."""
+    match action:
+        case cb.AudienceTopic(topic=topic):
+            return drafting.Toggle(topic) if topic in TOPIC_KEYS else None
+        case cb.AudienceEveryone():
+            return drafting.Everyone()
+        case cb.AudienceDone():
+            return drafting.Next()
+        case cb.SendTime(choice=choice):
+            return drafting.schedule(choice, now)
+        case cb.ConfirmDraft():
+            return drafting.Confirm()
+        case cb.AbandonDraft():
+            return drafting.Abandon()
     return None
 
 
-def choose_when(choice: str, now: datetime) -> datetime | None:
-    """The moment behind a time button (None = now)."""
-    if choice == "hour":
-        return now + timedelta(hours=1)
-    if choice == "tomorrow":
-        tomorrow = now.astimezone(PARIS).date() + timedelta(days=1)
-        return datetime.combine(tomorrow, time(9, 0), tzinfo=PARIS)
-    return None
+async def _apply(draft: Draft, event: drafting.Event, version: int | None,
+                 announcing: Announcing, *, report_to: tuple[int, int] | None) -> Answer:
+    """Step the draft, store the result (retrying if a concurrent tap saved first), show it."""
+    for _ in range(SAVE_ATTEMPTS):
+        moved = drafting.step(draft, event, version=version)
+        if not moved.changed:
+            return Answer(toast=ui.ADMIN[str(moved.outcome)])
+        target = report_to if moved.outcome is Outcome.CONFIRMED else None
+        if await drafts.save(announcing.db, draft, moved.draft, report_to=target):
+            return await _show(moved, announcing)
+        found = await drafts.get(announcing.db, draft.id)
+        if found is None:
+            break
+        draft = found
+    return Answer(toast=ui.ADMIN["busy"])
 
 
-async def preview(flow: dict[str, Any], announcing: Announcing) -> tuple[Reply, Reply]:
-    """Create the draft; the message as recipients will see it, and the control message."""
-    topics = set(flow["topics"]) - {ui.ALL}
-    if "draft" in flow:  # the organiser chose another time: the former draft is dropped
-        await outbox.change(announcing.db, flow["draft"], "cancel")
-    draft = await outbox.create(announcing.db, flow["text"], topics, send_at=flow.get("send_at"),
-                                event_id=flow.get("event"))
-    count = len(await subscribers.audience(announcing.db, topics))
-    flow["draft"] = draft
-    event = next((e for e in announcing.faq.events if e.id == flow.get("event")), None)
-    shown = Reply(flow["text"], event_buttons(event))
-    return shown, ui.preview_controls(draft, count, set(flow["topics"]), flow.get("send_at"))
+async def _show(moved: Transition, announcing: Announcing) -> Answer:
+    """What the organiser sees after a saved transition."""
+    draft = moved.draft
+    match moved.outcome:
+        case Outcome.ASK_AUDIENCE | Outcome.AUDIENCE_CHANGED:
+            return Answer(edit=ui.audience_keyboard(draft))
+        case Outcome.ASK_WHEN:
+            return Answer(edit=ui.when_keyboard(draft))
+        case Outcome.PREVIEW:
+            count = len(await subscribers.audience(announcing.db, recipients(draft)))
+            event = next((e for e in announcing.faq.events if e.id == draft.event_id), None)
+            return Answer(send=(Reply(draft.text, event_buttons(event)),
+                                ui.preview_controls(draft, count)))
+        case Outcome.CONFIRMED:
+            await outbox.confirm(announcing.db, draft.id)
+            return await _confirmed(draft, announcing)
+    return Answer(edit=Reply(ui.ADMIN["cancelled"]))
 
 
-async def admin_button(action: str, update: Update, user_data: dict[Any, Any],
-                       announcing: Announcing, report_to: tuple[int, int] | None
-                       ) -> tuple[Reply | None, Reply | None]:
-    """Handle an ann:* button; returns (new content of the message, a preview to send first)."""
-    if not is_admin(update, announcing):
-        return Reply(ui.ADMIN["refused"]), None
-    parts = action.split(":")
-    flow = user_data.get(FLOW)
-    kind = parts[1] if len(parts) > 1 else ""
-    if kind == "aud" and flow:
-        flow["topics"] = ui.toggle(set(flow["topics"]), parts[2])
-        return ui.audience_keyboard(flow["topics"]), None
-    if kind == "when" and flow:
-        flow["step"] = "when"
-        return ui.when_keyboard(), None
-    if kind == "at" and flow:
-        flow["send_at"] = choose_when(parts[2], datetime.now(UTC))
-        shown, controls = await preview(flow, announcing)
-        return controls, shown
-    number = ascii_int(parts[2]) if len(parts) == 3 else None
-    if kind in ("ok", "no") and number is not None:
-        user_data.pop(FLOW, None)
-        broadcast = number
-        if kind == "no":
-            await outbox.change(announcing.db, broadcast, "cancel")
-            return Reply(ui.ADMIN["cancelled"]), None
-        count = await outbox.confirm(announcing.db, broadcast)
-        summary = await outbox.summary(announcing.db, broadcast)
-        if summary is None or count == 0:
-            return Reply(ui.ADMIN["empty_audience"]), None
-        if report_to:
-            announcing.reports[broadcast] = report_to
-        if summary.state == outbox.SCHEDULED and summary.send_at:
-            return Reply(ui.ADMIN["scheduled"].format(id=broadcast, count=count,
-                                                      when=format_date(summary.send_at))), None
-        return Reply(ui.ADMIN["confirmed"].format(id=broadcast, count=count)), None
-    if kind == "abort":
-        user_data.pop(FLOW, None)
-        return Reply(ui.ADMIN["cancelled"]), None
-    if kind in outbox.TRANSITIONS and number is not None:
-        broadcast = number
-        changed = await outbox.change(announcing.db, broadcast, kind)
-        summary = await outbox.summary(announcing.db, broadcast)
-        state = ui.STATE_FR.get(summary.state, summary.state) if summary else "?"
-        key = "changed" if changed else "not_changed"
-        return Reply(ui.ADMIN[key].format(id=broadcast, state=state)), None
-    return None, None
+def recipients(draft: Draft) -> frozenset[str]:
+    """The topics a draft goes to; none means every subscriber (the outbox's convention)."""
+    return frozenset() if draft.everyone else draft.topics
+
+
+async def _confirmed(draft: Draft, announcing: Announcing) -> Answer:
+    """The controls message becomes the confirmation; the live report will replace it."""
+    summary = await outbox.summary(announcing.db, draft.id)
+    if summary is None or summary.total == 0:
+        return Answer(edit=Reply(ui.ADMIN["empty_audience"]))
+    if summary.state == outbox.SCHEDULED and summary.send_at:
+        return Answer(edit=Reply(ui.ADMIN["scheduled"].format(
+            id=draft.id, count=summary.total, when=format_date(summary.send_at))))
+    return Answer(edit=Reply(ui.ADMIN["confirmed"].format(id=draft.id, count=summary.total)))
+
+
+async def broadcast_button(action: cb.BroadcastButton, message: Message,
+                           announcing: Announcing) -> Answer:
+    """Pause, resume, cancel, or send again to the uncertain recipients (after a warning)."""
+    number = action.broadcast
+    db = announcing.db
+    summary = await outbox.summary(db, number)
+    if summary is None:
+        return Answer(toast=ui.ADMIN["not_changed"].format(id=number))
+    match action:
+        case cb.AskResend():
+            if not ui.uncertain(summary):
+                return Answer(toast=ui.ADMIN["nothing_to_resend"], edit=ui.report_reply(summary))
+            return Answer(edit=ui.resend_confirmation(summary))
+        case cb.KeepUncertain():
+            return Answer(edit=ui.report_reply(summary))
+        case cb.ConfirmResend():
+            count = await outbox.resend_unknown(db, number)
+            if not count:
+                return Answer(toast=ui.ADMIN["nothing_to_resend"])
+            await drafts.set_report_target(db, number, message.chat.id, message.message_id)
+            return Answer(edit=Reply(ui.ADMIN["resending"].format(id=number, count=count)))
+    verb = {cb.PauseBroadcast: "pause", cb.ResumeBroadcast: "resume",
+            cb.CancelBroadcast: "cancel"}.get(type(action))
+    changed = verb is not None and await outbox.change(db, number, verb)
+    summary = await outbox.summary(db, number) or summary
+    state = ui.STATE_FR.get(summary.state, summary.state)
+    headline = ui.ADMIN["changed" if changed else "not_changed"].format(id=number, state=state)
+    return Answer(edit=ui.report_reply(summary, headline))
 
 
 async def list_broadcasts(announcing: Announcing) -> list[Reply]:
-    """/annonces: one message per recent broadcast, with controls when it is active."""
-    found = await outbox.recent(announcing.db, limit=10)
-    if not found:
+    """/annonces: one message per recent broadcast, with its controls."""
+    found = [await outbox.summary(announcing.db, number)
+             for number in await drafts.confirmed(announcing.db, limit=10)]
+    summaries = [s for s in found if s is not None]
+    if not summaries:
         return [Reply(ui.ADMIN["list_none"])]
-    return [Reply(ui.report(s), (controls,) if (controls := ui.broadcast_controls(s)) else ())
-            for s in reversed(found)]
+    return [ui.report_reply(s) for s in reversed(summaries)]
 
 
 async def reminders_forever(announcing: Announcing, ahead: timedelta,

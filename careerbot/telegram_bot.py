@@ -50,25 +50,27 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
+from careerbot import callbacks as cb
 from careerbot import metrics
 from careerbot.broadcasting import Broadcaster
 from careerbot.config import DEFAULT_LISTEN, Config
-from careerbot.conversation import COMMANDS, Button, Conversation, Lang, Reply
+from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import feedback, outbox, subscribers
+from careerbot.storage import drafts, feedback, outbox, subscribers
 from careerbot.storage.database import head_revision, schema_is_current
 from careerbot.telegram_announce import (
-    FLOW,
     Announcing,
-    admin_button,
-    flow_text,
+    Answer,
+    abandon_draft,
+    broadcast_button,
+    draft_button,
+    draft_message,
     forget_button,
     is_admin,
     list_broadcasts,
     my_subscriptions,
-    preview,
     reminders_forever,
-    start_flow,
+    start_draft,
     subscribe_start,
     subscription_button,
     unsubscribe,
@@ -161,10 +163,10 @@ async def command(update: Update, context: CareerContext) -> None:
     if message is None or not message.text:
         return
     name = command_name(message.text)
-    action = {"themes": "themes", "parcours": "r:0", "evenements": "events", "events": "events",
-              "aide": "help", "help": "help"}.get(name, "menu")
+    action = {"themes": cb.Themes(), "parcours": cb.RouteStep(0), "evenements": cb.Events(),
+              "events": cb.Events(), "aide": cb.Help(), "help": cb.Help()}.get(name, cb.Menu())
     lang: Lang = "en" if name == "help" else language(update)
-    await send(update, context.services.conversation.act(action, lang))
+    await send(update, context.services.conversation.follow(action, lang))
 
 
 async def text(update: Update, context: CareerContext) -> None:
@@ -183,9 +185,13 @@ async def text(update: Update, context: CareerContext) -> None:
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
         return
-    if (announcing and organiser and context.user_data is not None
-            and await continue_announcement(update, context, announcing, message)):
-        return
+    if announcing and organiser:
+        replies = await draft_message(message.chat.id, message.text_html, message.text,
+                                      announcing)
+        if replies is not None:
+            for reply in replies:
+                await send(update, reply)
+            return
     question = addressed_text(message, context.bot.username)[:MAX_QUESTION]
     reply = services.conversation.ask(question, lang)
     status = reply.match.status if reply.match else "empty"
@@ -208,23 +214,6 @@ async def count_update(update: Update, _: CareerContext) -> None:
     kind = next((name for name in ALLOWED_UPDATES if getattr(update, name, None) is not None),
                 "other")
     metrics.UPDATES.labels(kind=kind).inc()
-
-
-async def continue_announcement(update: Update, context: CareerContext, announcing: Announcing,
-                                message: Message) -> bool:
-    """Feed an organiser's message to their announcement in progress; whether it was used."""
-    user_data = context.user_data if context.user_data is not None else {}
-    flow = user_data.get(FLOW)
-    reply = flow_text(user_data, message)
-    if reply is not None:
-        await send(update, reply)
-        return True
-    if flow and flow.get("step") == "preview":
-        shown, controls = await preview(flow, announcing)
-        await send(update, shown)
-        await send(update, controls)
-        return True
-    return False
 
 
 def addressed_text(message: Message, username: str) -> str:
@@ -279,11 +268,11 @@ async def stored_command(update: Update, context: CareerContext) -> None:
         await send(update, await my_subscriptions(update, announcing.db, lang))
     elif name == "oublier":
         await send(update, ui.forget_confirmation(lang))
-    elif name == "annuler" and context.user_data is not None:
-        context.user_data.pop(FLOW, None)
-        await send(update, Reply(ui.ADMIN["cancelled"]))
-    elif name == "annonce" and context.user_data is not None:
-        await send(update, start_flow(context.user_data, list(context.args or []), announcing.faq))
+    elif name == "annuler":
+        await send(update, await abandon_draft(message.chat.id, announcing))
+    elif name == "annonce":
+        await send(update, await start_draft(message.chat.id, list(context.args or []),
+                                             announcing))
     elif name == "annonces":
         for reply in await list_broadcasts(announcing):
             await send(update, reply)
@@ -326,7 +315,7 @@ async def button(update: Update, context: CareerContext) -> None:
         return
     toast = None
     try:
-        toast = await follow(update, context, query.data or "", query.message)
+        toast = await follow(update, context, cb.decode(query.data), query.message)
     except BadRequest as error:
         if not stale(error):
             raise
@@ -351,31 +340,38 @@ def stale(error: BadRequest) -> bool:
     return any(reason in error.message.lower() for reason in STALE)
 
 
-async def follow(update: Update, context: CareerContext, action: str,
+async def follow(update: Update, context: CareerContext, action: cb.Action | None,
                  message: MaybeInaccessibleMessage | None) -> str | None:
     """Do what a button's action says; a short notice to show, if any."""
     services = context.services
     lang = language(update)
     announcing = services.announcing
-    if announcing and action.split(":")[0] in ("sub", "forget", "fb", "ann"):
-        return await follow_stored(update, context, announcing, action, message, lang)
-    if action == "team":
-        await forward_to_team(update, context, lang)
-        return None
-    if action.startswith("ics:"):
-        found = services.conversation.ics(action.removeprefix("ics:"))
-        if found and isinstance(message, Message):
-            name, content = found
-            await message.reply_document(document=content, filename=name)
-        return None
-    reply = services.conversation.act(action, lang)
-    if action.startswith("d:"):
-        # Details come as a second message under the answer, which loses its button: the answer
-        # stays on screen and a second tap has nothing left to repeat.
-        await send(update, reply)
-        if isinstance(message, Message):
-            await replace(message, Reply(message.text_html, without_rows(message, action)))
-        return None
+    match action:
+        case None:
+            return TEXTS[lang]["button_gone"]  # forged, or long retired
+        case cb.SendToTeam():
+            await forward_to_team(update, context, lang)
+            return None
+        case cb.Calendar(event=event_id):
+            found = services.conversation.ics(event_id)
+            if found and isinstance(message, Message):
+                name, content = found
+                await message.reply_document(document=content, filename=name)
+            return None
+        case cb.Details():
+            # Details come as a second message under the answer, which loses its button: the
+            # answer stays on screen and a second tap has nothing left to repeat.
+            await send(update, services.conversation.follow(action, lang))
+            if isinstance(message, Message):
+                await replace(message, Reply(message.text_html,
+                                             without_rows(message, lambda a: a == action)))
+            return None
+        case cb.Feedback() | cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.Forget() \
+                | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated():
+            if announcing is None:
+                return ui.TEXTS[lang]["no_storage"]
+            return await follow_stored(update, context, announcing, action, message, lang)
+    reply = services.conversation.follow(action, lang)
     if not isinstance(message, Message):
         await send(update, reply)  # the message is too old to edit
     else:
@@ -384,53 +380,58 @@ async def follow(update: Update, context: CareerContext, action: str,
 
 
 async def follow_stored(update: Update, context: CareerContext, announcing: Announcing,
-                        action: str, message: MaybeInaccessibleMessage | None,
+                        action: cb.Action, message: MaybeInaccessibleMessage | None,
                         lang: Lang) -> str | None:
     """Buttons that need the database: subscriptions, forgetting, feedback, announcements."""
     if not isinstance(message, Message):
         return None
-    kind = action.split(":")[0]
-    if kind == "fb":
-        _, entry_id, vote = [*action.split(":"), "", ""][:3]
-        user = update.effective_user
-        await feedback.record_feedback(announcing.db, entry_id, vote == "1",
-                                       announcing.tag(user.id) if user else None,
-                                       message.message_id)
-        await replace(message, Reply(message.text_html, without_rows(message, "fb:")))
-        return ui.TEXTS[lang]["thanks"]
-    if kind == "sub":
-        await replace(message, await subscription_button(action, message, announcing.db, lang))
-        return None
-    if kind == "forget":
-        if context.user_data is not None:
-            context.user_data.clear()
-        user = update.effective_user
-        tag = announcing.tag(user.id if user else message.chat.id)
-        await replace(message, await forget_button(action, message.chat.id, tag, announcing.db,
-                                                   lang))
-        return None
+    match action:
+        case cb.Feedback(entry=entry_id, helpful=helpful):
+            user = update.effective_user
+            await feedback.record_feedback(announcing.db, entry_id, helpful,
+                                           announcing.tag(user.id) if user else None,
+                                           message.message_id)
+            await replace(message, Reply(message.text_html, without_rows(
+                message, lambda a: isinstance(a, cb.Feedback))))
+            return ui.TEXTS[lang]["thanks"]
+        case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics():
+            await replace(message, await subscription_button(action, message, announcing.db,
+                                                             lang))
+            return None
+        case cb.Forget():
+            if context.user_data is not None:
+                context.user_data.clear()
+            user = update.effective_user
+            tag = announcing.tag(user.id if user else message.chat.id)
+            await replace(message, await forget_button(action, message.chat.id, tag,
+                                                       announcing.db, lang))
+            return None
     if not is_admin(update, announcing):
         return ui.ADMIN["refused"]  # a notice: the message stays as it was
-    user_data = context.user_data if context.user_data is not None else {}
-    reply, preview_text = await admin_button(action, update, user_data, announcing,
-                                             (message.chat.id, message.message_id))
-    if preview_text is not None:
-        await message.reply_text(preview_text.html, reply_markup=keyboard(preview_text))
-        if reply is not None:
-            await message.reply_text(reply.html, reply_markup=keyboard(reply))
-        return None
-    if reply is not None:
-        await replace(message, reply)
-    return None
+    async with announcing.organiser_lock:
+        match action:
+            case cb.DraftButton():
+                answer = await draft_button(action, message, announcing)
+            case cb.BroadcastButton():
+                answer = await broadcast_button(action, message, announcing)
+            case _:
+                answer = Answer(toast=ui.ADMIN["outdated"])
+    if answer.edit is not None:
+        await replace(message, answer.edit)
+    for reply in answer.send:
+        await message.reply_text(reply.html, reply_markup=keyboard(reply))
+    return answer.toast
 
 
-def without_rows(message: Message, prefix: str) -> tuple[tuple[Button, ...], ...]:
-    """The message's buttons without the rows holding an action that starts with `prefix`."""
+def without_rows(message: Message,
+                 dropped: Callable[[cb.Action | None], bool]) -> tuple[tuple[Button, ...], ...]:
+    """The message's buttons without the rows holding an action `dropped` selects."""
     rows = message.reply_markup.inline_keyboard if message.reply_markup else ()
     return tuple(tuple(Button(b.text, b.callback_data if isinstance(b.callback_data, str)
                               else None, b.url) for b in row)
-                 for row in rows if not any(str(b.callback_data or "").startswith(prefix)
-                                            for b in row))
+                 for row in rows if not any(
+                     isinstance(b.callback_data, str) and dropped(cb.decode(b.callback_data))
+                     for b in row))
 
 
 async def replace(message: Message, reply: Reply) -> None:
@@ -707,15 +708,19 @@ def background(config: Config, announcing: Announcing) -> Callable[..., Coroutin
             await subscribers.unsubscribe(announcing.db, chat_id)
 
         async def progress(summary: outbox.Summary) -> None:
-            target = announcing.reports.get(summary.id)
             now = asyncio.get_running_loop().time()
             final = summary.state not in (outbox.RUNNING, outbox.SCHEDULED)
-            if target is None or (not final and now - last_report.get(summary.id, 0) < 5):
+            if not final and now - last_report.get(summary.id, 0) < 5:
+                return
+            # Stored at confirmation: after a restart the report resumes in the same message.
+            target = await drafts.report_target(announcing.db, summary.id)
+            if target is None:
                 return
             last_report[summary.id] = now
+            shown = ui.report_reply(summary)
             try:
-                await bot.edit_message_text(ui.report(summary), chat_id=target[0],
-                                            message_id=target[1])
+                await bot.edit_message_text(shown.html, chat_id=target[0], message_id=target[1],
+                                            reply_markup=keyboard(shown))
             except BadRequest as error:  # the organiser deleted the message: fine
                 log.info("progress report not updated: %s", error)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from careerbot import callbacks as cb
 from careerbot.conversation import Conversation, Reply
 from careerbot.numbers import ascii_int
 from careerbot.telegram_html import visible_text
 
 PROMPT = "vous> "
 QUIT = {"/quit", "/exit", "/q", "quit", "exit"}
-COMMANDS = {"/start": "menu", "/menu": "menu", "/themes": "themes", "/evenements": "events",
-            "/events": "events", "/aide": "help", "/help": "help"}
+COMMANDS: dict[str, cb.Action] = {
+    "/start": cb.Menu(), "/menu": cb.Menu(), "/themes": cb.Themes(), "/evenements": cb.Events(),
+    "/events": cb.Events(), "/aide": cb.Help(), "/help": cb.Help()}
 
 
 def render(reply: Reply) -> str:
@@ -48,8 +50,8 @@ def respond(conversation: Conversation, previous: Reply, text: str) -> Reply:
     actions = previous.actions()
     choice = ascii_int(text)
     if choice is not None and 1 <= choice <= len(actions):
-        return conversation.act(actions[choice - 1].action or "menu")
+        return conversation.act(actions[choice - 1].action or "")
     command = COMMANDS.get(text.split(" ")[0].lower())
     if command:
-        return conversation.act(command)
+        return conversation.follow(command)
     return conversation.ask(text)

@@ -23,7 +23,7 @@ def conversation(faq_dir: Path, now: datetime, *, team_inbox: bool = False) -> C
 
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
-MENU = ["themes", "r:0", "events", "help"]
+MENU = ["1l", "1r:0", "1v", "1h"]
 
 
 def test_answer_has_links_related_and_next_event(faq_dir: Path) -> None:
@@ -33,7 +33,7 @@ def test_answer_has_links_related_and_next_event(faq_dir: Path) -> None:
     assert "📅 Prochain événement sur ce sujet : <b>Soirée des futurs agents</b>, 12 mars 2030" in reply.html
     urls = [b.url for row in reply.buttons for b in row if b.url]
     assert urls == ["https://www.service-public.fr/particuliers/vosdroits/F434"]
-    assert [b.action for b in reply.actions()] == ["e:contractuel", "t:acces", "menu"]
+    assert [b.action for b in reply.actions()] == ["1e:contractuel", "1t:acces", "1m"]
     assert check_html(reply.html).errors == ()
 
 
@@ -66,17 +66,17 @@ def test_themes_and_back(faq_dir: Path) -> None:
     """Themes list their entries; each level has a way back."""
     talk = conversation(faq_dir, NOW)
     themes = talk.themes()
-    assert [b.action for b in themes.actions()] == ["t:acces", "t:contrats"]
-    theme = talk.act("t:acces")
-    assert [b.action for b in theme.actions()] == ["e:concours-definition", "e:categories-a-b-c",
-                                                     "themes"]
+    assert [b.action for b in themes.actions()] == ["1t:acces", "1t:contrats"]
+    theme = talk.act("1t:acces")
+    assert [b.action for b in theme.actions()] == ["1e:concours-definition", "1e:categories-a-b-c",
+                                                     "1l"]
     assert talk.theme("nope").html == "Ce contenu n'existe plus. Voici les thèmes :"
 
 
 def test_stale_or_forged_action_shows_themes(faq_dir: Path) -> None:
     """An unknown payload (old button, forged data) leads back to the themes."""
     talk = conversation(faq_dir, NOW)
-    for action in ("e:nope", "t:nope", "zzz", ""):
+    for action in ("1e:nope", "1t:nope", "e:nope", "zzz", ""):
         assert talk.act(action).html == "Ce contenu n'existe plus. Voici les thèmes :"
 
 
@@ -128,7 +128,7 @@ def test_terminal_chat_session(faq_dir: Path) -> None:
 def test_fallback_offers_the_team_when_an_inbox_is_set(faq_dir: Path) -> None:
     """With an organisers' chat configured, the fallback offers to send the question there."""
     reply = conversation(faq_dir, NOW, team_inbox=True).ask("qwerty zxcvb")
-    assert reply.actions()[0].action == "team"
+    assert reply.actions()[0].action == "1q"
 
 
 def test_start_payloads(faq_dir: Path) -> None:
@@ -145,12 +145,12 @@ def test_route_steps_next_and_back(faq_dir: Path) -> None:
     """The route goes forward and back; its steps point at entries and official sites."""
     talk = conversation(faq_dir, NOW)
     first = talk.route(0)
-    assert [b.action for b in first.actions()] == ["e:concours-definition", "r:1", "menu"]
-    last = talk.act("r:1")
+    assert [b.action for b in first.actions()] == ["1e:concours-definition", "1r:1", "1m"]
+    last = talk.act("1r:1")
     assert last.html.startswith("🔎 <b>Étape 2/2 : Je découvre</b>")
-    assert [b.action for b in last.actions()] == ["e:contractuel", "r:0", "menu"]
+    assert [b.action for b in last.actions()] == ["1e:contractuel", "1r:0", "1m"]
     assert [b.url for row in last.buttons for b in row if b.url] == ["https://choisirleservicepublic.gouv.fr/"]
-    assert talk.act("r:99").html == last.html  # out of range: the nearest step
+    assert talk.act("1r:99").html == last.html  # out of range: the nearest step
 
 
 def test_deep_links(faq_dir: Path) -> None:
@@ -166,7 +166,7 @@ def test_deep_links(faq_dir: Path) -> None:
 def test_upcoming_event_offers_a_calendar_file(faq_dir: Path) -> None:
     """Upcoming events have an 'add to calendar' button giving a valid .ics."""
     talk = conversation(faq_dir, NOW)
-    assert "ics:soiree-2030" in [b.action for b in talk.events().actions()]
+    assert "1c:soiree-2030" in [b.action for b in talk.events().actions()]
     name, content = talk.ics("soiree-2030") or ("", b"")
     assert name == "soiree-2030.ics"
     text = content.decode()
@@ -202,27 +202,28 @@ def test_answer_with_details_keeps_to_one_screen(faq_dir: Path) -> None:
     """"Plus de détails" comes first; the related entries wait in the details message."""
     reply = conversation(with_details(faq_dir), NOW).entry("concours-definition")
     assert reply.buttons[0][0].label == "📖 Plus de détails"
-    assert [b.action for b in reply.actions()] == ["d:concours-definition", "t:acces", "menu"]
+    assert [b.action for b in reply.actions()] == ["1d:concours-definition", "1t:acces", "1m"]
     assert "Écrits puis oraux" not in reply.html
 
 
 def test_details_message_has_the_rest_and_related(faq_dir: Path) -> None:
     """The details button shows the rest of the answer with the related entries, in the language."""
     talk = conversation(with_details(faq_dir), NOW)
-    reply = talk.act("d:concours-definition")
+    reply = talk.act("1d:concours-definition")
     assert reply.html == "Écrits puis oraux, devant un <b>jury</b>."
-    assert [b.action for b in reply.actions()] == ["e:contractuel", "t:acces", "menu"]
-    assert talk.act("d:concours-definition", "en").html == "Written tests, then orals."
+    assert [b.action for b in reply.actions()] == ["1e:contractuel", "1t:acces", "1m"]
+    assert talk.act("1d:concours-definition", "en").html == "Written tests, then orals."
 
 
 def test_details_of_an_entry_without_them_show_the_entry(faq_dir: Path) -> None:
     """A stale or forged d: button falls back to the entry itself, or the themes if unknown."""
     talk = conversation(faq_dir, NOW)
-    assert talk.act("d:contractuel").html == talk.entry("contractuel").html
-    assert talk.act("d:nope").html.startswith("Ce contenu n'existe plus")
+    assert talk.act("1d:contractuel").html == talk.entry("contractuel").html
+    assert talk.act("1d:nope").html.startswith("Ce contenu n'existe plus")
 
 
-@pytest.mark.parametrize("forged", ["r:²", "r:١", "r:-1", "r:", "r:1x"])
+@pytest.mark.parametrize("forged", ["r:²", "r:١", "r:-1", "r:", "r:1x", "1r:²", "1r:-1", "1r:1x",
+                                    "1r:1:2", "9r:1"])
 def test_forged_route_payloads_show_the_themes(faq_dir: Path, forged: str) -> None:
     """A route button whose step is not ASCII digits is stale or forged: the themes, no crash."""
     reply = conversation(faq_dir, NOW).act(forged)
@@ -233,5 +234,5 @@ def test_terminal_choice_accepts_ascii_digits_only(faq_dir: Path) -> None:
     """Typing "²" in the terminal chat is a question, not a (crashing) choice number."""
     talk = conversation(faq_dir, NOW)
     menu = talk.welcome()
-    assert respond(talk, menu, "1").html == talk.act("themes").html
+    assert respond(talk, menu, "1").html == talk.act("1l").html
     assert respond(talk, menu, "²").match is not None

@@ -458,3 +458,22 @@ def test_a_byte_that_is_not_utf8_is_located(faq_dir: Path) -> None:
         f"{path}:7: caractère illisible colonne {column} (octet 0xe9) : le fichier n'est pas en "
         "UTF-8 (réenregistrez le fichier en UTF-8 (dans l'éditeur : « Enregistrer avec "
         "l'encodage » → UTF-8))"]
+
+
+def test_event_id_too_long_for_a_button(faq_dir: Path) -> None:
+    """An event id that would not fit the calendar button's 64 bytes is reported with the fix."""
+    path = faq_dir / "events.yaml"
+    long_id = "mission-de-fp21-au-quebec-et-a-montreal-pour-les-jeunes-agents"  # 62 characters
+    edit(path, "  - id: mission-quebec-2019", f"  - id: {long_id}")
+    assert problems(faq_dir) == [
+        f"{path}:{line_of(path, long_id)}: identifiant d'événement {long_id!r} trop long pour un "
+        "bouton Telegram (62 caractères, limite 61) (raccourcissez-le à 61 caractères au plus)"]
+
+
+def test_entry_id_too_long_for_a_button(faq_dir: Path) -> None:
+    """An entry id longer than its longest button allows is refused by the schema, with the fix."""
+    path = faq_dir / "contrats.yaml"
+    long_id = "contractuel-" + "x" * 48  # 60 characters: 65 bytes as a rating button
+    edit(path, "  - id: contractuel", f"  - id: {long_id}")
+    assert f"{path}:{line_of(path, long_id)}: l'entrée {long_id!r} : le champ 'id' est trop " \
+           "long (60 caractères) (ne dépassez pas 59 caractères)" in problems(faq_dir)

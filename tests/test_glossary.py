@@ -109,7 +109,7 @@ def test_definition_reply_links_to_the_entry(glossary_faq: Path) -> None:
     """"CDD ça veut dire quoi" gets the one-line definition and a button to the full entry."""
     reply = conversation(glossary_faq).ask("CDD ça veut dire quoi")
     assert reply.html == "📘 <b>CDD</b> : contrat à durée déterminée."
-    assert reply.actions()[0].action == "e:contractuel"
+    assert reply.actions()[0].action == "1e:contractuel"
     assert reply.match is not None and reply.match.glossary == ("cdd",)
     assert check_html(reply.html).errors == ()
 
@@ -127,7 +127,7 @@ def test_ambiguous_acronym_gets_every_meaning(glossary_faq: Path) -> None:
         "📘 <b>CAP</b> (diplôme) : certificat d'aptitude professionnelle.",
         "📘 <b>CAP</b> (instance) : commission administrative paritaire."]
     actions = [b.action for b in reply.actions()]
-    assert actions[:2] == ["e:contractuel", "e:concours-definition"]
+    assert actions[:2] == ["1e:contractuel", "1e:concours-definition"]
 
 
 def test_eval_counts_a_definition_as_its_entry(glossary_faq: Path) -> None:

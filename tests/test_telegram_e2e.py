@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from careerbot.announcements import with_feedback
+from careerbot.callbacks import decode
 from careerbot.conversation import Conversation
 from careerbot.evaluation import load_cases
 from careerbot.faq_loader import load_faq
@@ -99,7 +100,7 @@ def test_start_welcome_and_menu(double: BotApiDouble, bot: object) -> None:
     """/start greets and offers themes, route, events and help."""
     reply = ask(double, new_user(), "/start")
     assert reply.params["text"].startswith("Bonjour ! 👋 Je suis <b>careerbot</b>")
-    assert [b.get("callback_data") for b in buttons(reply)] == ["themes", "r:0", "events", "help"]
+    assert [b.get("callback_data") for b in buttons(reply)] == ["1l", "1r:0", "1v", "1h"]
 
 
 @pytest.mark.parametrize(("payload", "start"), [
@@ -126,7 +127,7 @@ def test_suggestions_then_pick_one(double: BotApiDouble, bot: object) -> None:
     user = new_user()
     reply = ask(double, user, "what is a civil service exam")
     assert reply.params["text"].startswith("I'm not sure I understood")
-    choice = next(b["callback_data"] for b in buttons(reply) if b.get("callback_data", "").startswith("e:"))
+    choice = next(b["callback_data"] for b in buttons(reply) if b.get("callback_data", "").startswith("1e:"))
     message_id = reply.result["message_id"]
     press(double, user, message_id, choice)
     (shown,) = double.messages_to(user)
@@ -141,8 +142,8 @@ def test_fallback_can_send_the_question_to_the_team(double: BotApiDouble, bot: o
     user = new_user()
     reply = ask(double, user, "xkcd zorglub wobble")
     assert reply.params["text"].startswith("Désolé, je n'ai pas trouvé")
-    assert buttons(reply)[0]["callback_data"] == "team"
-    double.press_button(user, reply.result["message_id"], "team")
+    assert buttons(reply)[0]["callback_data"] == "1q"
+    double.press_button(user, reply.result["message_id"], "1q")
     sent = double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == ADMIN_CHAT)
     assert "xkcd zorglub wobble" in sent.params["text"]
     assert str(user) not in sent.params["text"]
@@ -157,7 +158,7 @@ def test_questions_sent_to_the_team_are_capped_per_day(double: BotApiDouble, bot
     mark = len(double.calls)
     for attempt in range(4):
         reply = ask(double, user, f"xkcd zorglub wobble qzx{user}{attempt}")
-        press(double, user, reply.result["message_id"], "team")
+        press(double, user, reply.result["message_id"], "1q")
         double.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == user
                         and "transmi" in c.params["text"], since=mark)
         mark = len(double.calls)
@@ -174,14 +175,14 @@ def test_themes_browse_in_place_and_back(double: BotApiDouble, bot: object) -> N
     user = new_user()
     reply = ask(double, user, "/themes")
     message_id = reply.result["message_id"]
-    double.wait_reply(user, double.press_button(user, message_id, "t:concours"))
+    double.wait_reply(user, double.press_button(user, message_id, "1t:concours"))
     theme = double.messages_to(user)[-1]
-    first_entry = next(d for d in theme.callback_data if d.startswith("e:"))
+    first_entry = next(d for d in theme.callback_data if d.startswith("1e:"))
     double.wait_reply(user, double.press_button(user, message_id, first_entry))
     entry = double.messages_to(user)[-1]
-    assert "t:concours" in entry.callback_data
-    double.wait_reply(user, double.press_button(user, message_id, "t:concours"))
-    double.wait_reply(user, double.press_button(user, message_id, "themes"))
+    assert "1t:concours" in entry.callback_data
+    double.wait_reply(user, double.press_button(user, message_id, "1t:concours"))
+    double.wait_reply(user, double.press_button(user, message_id, "1l"))
     assert double.messages_to(user)[-1].text == "Choisissez un thème :"
     assert len(double.messages_to(user)) == 1  # all edits of one message
 
@@ -200,13 +201,13 @@ def test_every_button_leads_somewhere(double: BotApiDouble, bot: object) -> None
         view = next(m for m in double.messages_to(user) if m.message_id == message_id)
         assert view.text and view.buttons, f"dead end after {path}"
         for data in view.callback_data:
-            if data not in seen and data not in {"team"} and not data.startswith("ics:"):
+            if data not in seen and data not in {"1q"} and not data.startswith("1c:"):
                 seen[data] = path
                 frontier.append([*path, data])
-    kinds = {data.split(":")[0] for data in seen}
-    assert {"themes", "events", "help", "menu", "t", "e", "r"} <= kinds
+    kinds = {type(decode(data)).__name__ for data in seen}
+    assert {"Themes", "Events", "Help", "Menu", "OpenTheme", "OpenEntry", "RouteStep"} <= kinds
     faq, _ = load_faq(REPO / "faq")
-    reached = {data.removeprefix("e:") for data in seen if data.startswith("e:")}
+    reached = {data.removeprefix("1e:") for data in seen if data.startswith("1e:")}
     assert reached == set(faq.by_id)  # every entry is reachable
     assert double.unanswered_callback_queries == []
 
@@ -216,9 +217,9 @@ def test_route_next_and_back(double: BotApiDouble, bot: object) -> None:
     user = new_user()
     reply = ask(double, user, "/parcours")
     message_id = reply.result["message_id"]
-    double.wait_reply(user, double.press_button(user, message_id, "r:1"))
+    double.wait_reply(user, double.press_button(user, message_id, "1r:1"))
     assert (double.messages_to(user)[-1].text or "").startswith("🔎 Étape 2/3 : Je découvre")
-    double.wait_reply(user, double.press_button(user, message_id, "r:0"))
+    double.wait_reply(user, double.press_button(user, message_id, "1r:0"))
     assert (double.messages_to(user)[-1].text or "").startswith("💡 Étape 1/3 : Je m'inspire")
 
 
@@ -393,15 +394,15 @@ def test_details_come_as_a_second_message(double: BotApiDouble, bot: object) -> 
     entry = next(e for e in faq.entries if e.details)
     user = new_user()
     answer = ask(double, user, f"/start {entry.id}")
-    assert buttons(answer)[0].get("callback_data") == f"d:{entry.id}"
+    assert buttons(answer)[0].get("callback_data") == f"1d:{entry.id}"
     mark = len(double.calls)
-    press(double, user, answer.result["message_id"], f"d:{entry.id}")
+    press(double, user, answer.result["message_id"], f"1d:{entry.id}")
     sent = [c for c in double.calls[mark:] if c.method == "sendMessage"]
     assert [c.params["text"] for c in sent] == [entry.details]
     original = next(m for m in double.messages_to(user)
                     if m.message_id == answer.result["message_id"])
-    assert f"d:{entry.id}" not in original.callback_data
-    assert original.callback_data[-2:] == [f"t:{entry.theme}", "menu"]
+    assert f"1d:{entry.id}" not in original.callback_data
+    assert original.callback_data[-2:] == [f"1t:{entry.theme}", "1m"]
 
 
 @pytest.mark.parametrize(("method", "description"), [
@@ -416,7 +417,7 @@ def test_double_taps_and_stale_buttons_say_no_oups(double: BotApiDouble, bot: ob
     menu = ask(double, user, "/start")
     double.fail_next(method, 400, description=description)
     mark = len(double.calls)
-    press(double, user, menu.result["message_id"], "themes")
+    press(double, user, menu.result["message_id"], "1l")
     time.sleep(0.3)  # an "Oups" would follow the answered query
     sent = [c.params.get("text", "") for c in double.calls[mark:] if c.method == "sendMessage"]
     assert not any("Oups" in text for text in sent), sent

@@ -81,7 +81,7 @@ def test_upcoming_event_with_calendar_file(double: BotApiDouble, bot: Path) -> N
     reply = double.wait_reply(2001, update)
     assert "Soirée des futurs agents</b>, 12 mars 2030 à 18h30, Paris" in reply.params["text"]
     mark = len(double.calls)
-    double.press_button(2001, reply.result["message_id"], "ics:soiree-2030")
+    double.press_button(2001, reply.result["message_id"], "1c:soiree-2030")
     sent = double.wait_for(lambda c: c.method == "sendDocument", since=mark)
     assert sent.ok
     document = double.messages_to(2001)[-1].document or {}

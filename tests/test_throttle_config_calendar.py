@@ -74,14 +74,14 @@ def test_ics_is_valid_rfc5545() -> None:
 
 def test_announcement_times_are_paris_time() -> None:
     """Typed dates are Paris time; 'tomorrow' is 9:00 in Paris; unreadable dates are refused."""
-    from careerbot.telegram_announce import PARIS, choose_when, parse_when
+    from careerbot.drafting import PARIS, Schedule, parse_when, schedule
 
     assert parse_when("05/12/2026 18:30") == datetime(2026, 12, 5, 18, 30, tzinfo=PARIS)
     assert parse_when("5 décembre") is None
     now = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already 1 January in Paris
-    assert choose_when("tomorrow", now) == datetime(2027, 1, 2, 9, 0, tzinfo=PARIS)
-    assert choose_when("hour", now) == datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
-    assert choose_when("now", now) is None
+    assert schedule("tomorrow", now) == Schedule(datetime(2027, 1, 2, 9, 0, tzinfo=PARIS))
+    assert schedule("hour", now) == Schedule(datetime(2027, 1, 1, 0, 30, tzinfo=UTC))
+    assert schedule("now", now) == Schedule(None)
 
 
 def test_topics_are_described_in_menu_order() -> None:

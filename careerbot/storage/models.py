@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,6 +84,15 @@ class Broadcast(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    # An organiser's announcement is written as a draft row (careerbot.drafting): whose it is,
+    # the step it is at and its version, so it survives a restart and old buttons can be told.
+    owner_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    flow_step: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    everyone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The organiser's message that shows the live delivery report (set at confirmation).
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Delivery(Base):

@@ -813,7 +813,7 @@ class BotApiDouble:
                 if flood.seen == flood.at_call:
                     flood.until = now + flood.seconds
             if flood.until is not None and now < flood.until:
-                wait = max(1, math.ceil(flood.until - now))
+                wait = max(1, math.ceil(round(flood.until - now, 6)))  # (now + s) - now may be s + 1e-16
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait,
                                fault="flood_wait")
 
