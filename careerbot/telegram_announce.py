@@ -241,6 +241,11 @@ async def _apply(draft: Draft, event: drafting.Event, version: int | None,
     for _ in range(SAVE_ATTEMPTS):
         moved = drafting.step(draft, event, version=version)
         if not moved.changed:
+            if (moved.outcome is Outcome.ALREADY_CONFIRMED
+                    and await outbox.confirm(announcing.db, draft.id)):
+                # The bot stopped between storing the confirmation and queueing the broadcast:
+                # the organiser's second tap queues it (confirm takes a draft only once).
+                return await _confirmed(draft, announcing)
             return Answer(toast=ui.ADMIN[str(moved.outcome)])
         target = report_to if moved.outcome is Outcome.CONFIRMED else None
         if await drafts.save(announcing.db, draft, moved.draft, report_to=target):

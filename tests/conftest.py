@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import databases
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -23,6 +26,27 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # with an int retry_after unless this opt-in to its future timedelta API is set.
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     yield
+
+
+@pytest.fixture(params=[databases.SQLITE, databases.POSTGRESQL])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a storage test on an SQLite file, then on PostgreSQL (see tests/databases.py)."""
+    if request.param == databases.POSTGRESQL and (reason := databases.unreachable()):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and cannot be reached: {reason}")
+        databases.skipped.append(request.node.nodeid)
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    databases.current = request.param
+    yield request.param
+    databases.current = databases.SQLITE
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line when storage was tested on SQLite only."""
+    if databases.skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL not reachable ({databases.unreachable()}): {len(databases.skipped)} "
+            "storage test runs skipped, storage tested on SQLite only", yellow=True)
 
 
 @pytest.fixture

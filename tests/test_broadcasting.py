@@ -1,6 +1,6 @@
 """The delivery engine on a real database: outcomes, retries, crashes at every step, pace.
 
-Runs on an SQLite file, or on PostgreSQL with CAREERBOT_TEST_DATABASE_URL (see test_storage.py).
+Runs on an SQLite file and on PostgreSQL (see tests/databases.py).
 A crash is a cancellation with no grace: what the database holds afterwards is exactly what was
 committed, as after a SIGKILL; "restart" is a new engine on the same database.
 """
@@ -18,6 +18,8 @@ import pytest
 from careerbot.broadcasting import Broadcaster, Outcome, Pacer, Result
 from careerbot.storage import outbox, subscribers
 from tests.test_storage import fresh, run
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 class ScriptedSender:

@@ -1,5 +1,5 @@
 """The organiser's draft: the state machine alone, then stored on a real database (SQLite file, or
-PostgreSQL with CAREERBOT_TEST_DATABASE_URL) across a simulated restart.
+PostgreSQL, see tests/databases.py) across a simulated restart.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from careerbot.drafting import (
 )
 from careerbot.storage import drafts, outbox, subscribers
 from careerbot.storage.database import migrate, open_engine, sessions
-from tests.test_storage import database_url, run
+from tests.databases import database_url
+from tests.test_storage import run
+
+storage = pytest.mark.usefixtures("backend")  # on SQLite, then PostgreSQL (tests/databases.py)
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -117,6 +120,7 @@ def test_time_buttons() -> None:
     assert drafting.schedule("yesterday", NOW) is None
 
 
+@storage
 def test_stored_draft_survives_a_restart_and_saves_once(tmp_path: Path) -> None:
     """A draft is read back after the engine is reopened; a save against an outdated read fails;
     a new /annonce replaces the unconfirmed draft.
@@ -152,6 +156,7 @@ def test_stored_draft_survives_a_restart_and_saves_once(tmp_path: Path) -> None:
     run(scenario)
 
 
+@storage
 def test_confirmation_stores_the_report_message(tmp_path: Path) -> None:
     """Confirming stores where the live report goes; everyone means no topic for the outbox."""
     async def scenario() -> None:
@@ -171,5 +176,35 @@ def test_confirmation_stores_the_report_message(tmp_path: Path) -> None:
         assert await outbox.confirm(db, first.id) == 2
         assert await drafts.report_target(db, first.id) == (42, 7)
         assert await drafts.confirmed(db) == [first.id]
+        await engine.dispose()
+    run(scenario)
+
+
+@storage
+def test_a_confirmation_cut_short_is_queued_by_the_next_tap(tmp_path: Path) -> None:
+    """Stopped after storing "confirmed" but before the outbox queued it: tapping "Envoyer"
+    again queues it, once; a further tap only says it is already confirmed.
+    """
+    from careerbot.faq import Faq
+    from careerbot.telegram_announce import Announcing, _apply
+
+    async def scenario() -> None:
+        engine = open_engine(await database_url(tmp_path))
+        await migrate(engine)
+        db = sessions(engine)
+        await subscribers.subscribe(db, 1, "fr", ["all"])
+        draft = await drafts.start(db, 42, text="Bonjour")
+        for event, version in ((Everyone(), 1), (Next(), 1), (Schedule(None), 2), (Confirm(), 3)):
+            moved = step(draft, event, version=version).draft
+            assert await drafts.save(db, draft, moved)
+            draft = moved
+        # ...and the process died here, before outbox.confirm.
+        announcing = Announcing(db, frozenset({42}), Faq((), ()))
+        first = await _apply(draft, Confirm(), 4, announcing, report_to=(42, 7))
+        second = await _apply(draft, Confirm(), 4, announcing, report_to=(42, 7))
+        summary = await outbox.summary(db, draft.id)
+        assert summary is not None and summary.state == outbox.RUNNING and summary.total == 1
+        assert first.edit is not None and "#" in first.edit.html
+        assert second.toast is not None and second.edit is None
         await engine.dispose()
     run(scenario)

@@ -12,6 +12,8 @@ from careerbot.storage import feedback
 from careerbot.storage.models import Unanswered
 from tests.test_storage import fresh, run
 
+storage = pytest.mark.usefixtures("backend")  # on SQLite, then PostgreSQL (tests/databases.py)
+
 
 @pytest.mark.parametrize(("typed", "kept"), [
     ("je suis Léa, appelez moi au 06 12 34 56 78 svp", "je suis Léa, appelez moi au [téléphone] svp"),
@@ -34,6 +36,7 @@ def test_ordinary_numbers_are_kept(typed: str) -> None:
     assert scrub(typed) == typed
 
 
+@storage
 def test_unanswered_questions_are_stored_scrubbed(tmp_path: Path) -> None:
     """What the database keeps of an unanswered question has no phone number or e-mail."""
     async def scenario() -> list[tuple[str, str]]:
@@ -55,6 +58,7 @@ def test_user_tag_is_stable_keyed_and_one_way() -> None:
     assert tag != user_tag(12345, "456:other") and tag != user_tag(12346, "123:secret")
 
 
+@storage
 def test_ratings_last_tap_wins_and_forget_erases_the_users_records(tmp_path: Path) -> None:
     """One rating per user and message (the last tap wins); forget_tagged erases only theirs."""
     lea, max_ = user_tag(1, "k"), user_tag(2, "k")
@@ -81,6 +85,7 @@ def test_ratings_last_tap_wins_and_forget_erases_the_users_records(tmp_path: Pat
     assert kept == [("question de Max", "fallback")]
 
 
+@storage
 def test_tags_are_dropped_after_30_days(tmp_path: Path) -> None:
     """A question older than 30 days loses its tag: forgetting can no longer find it."""
     lea = user_tag(1, "k")

@@ -1,15 +1,12 @@
-"""Storage on a real database: migrations, subscriptions, the outbox and the delivery engine.
+"""Storage on a real database: migrations, subscriptions, reminders, privacy of the files.
 
-A real SQLite file by default; set CAREERBOT_TEST_DATABASE_URL (an empty PostgreSQL database the
-user may create databases with, e.g. postgresql+asyncpg://careerbot:careerbot@127.0.0.1/careerbot)
-to run the same tests on PostgreSQL, one fresh database per test.
+Every test runs on an SQLite file and on PostgreSQL, one fresh database per test (see
+tests/databases.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,29 +15,12 @@ import pytest
 from sqlalchemy import inspect
 
 from careerbot.storage import outbox, subscribers
-from careerbot.storage.database import current_revision, default_url, migrate, open_engine, sessions
+from careerbot.storage.database import current_revision, migrate, open_engine, sessions
+from tests import databases
+from tests.databases import database_url
 
 T = TypeVar("T")
-POSTGRES = os.environ.get("CAREERBOT_TEST_DATABASE_URL")
-_created: set[str] = set()
-
-
-async def database_url(place: Path) -> str:
-    """The test's database: an SQLite file in `place`, or a PostgreSQL database named after it."""
-    if not POSTGRES:
-        return default_url(place)
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    name = "t_" + hashlib.sha1(str(place).encode()).hexdigest()[:16]
-    if name not in _created:
-        admin = open_engine(POSTGRES).execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        await admin.dispose()
-        _created.add(name)
-    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
@@ -125,9 +105,10 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
     run(scenario)
 
 
-@pytest.mark.skipif(bool(POSTGRES), reason="file permissions and bytes are SQLite's")
-def test_sqlite_files_are_private_and_forget_leaves_no_bytes(tmp_path: Path) -> None:
+def test_sqlite_files_are_private_and_forget_leaves_no_bytes(tmp_path: Path, backend: str) -> None:
     """data/ is 0700, the database and its WAL 0600; after forget the chat id is in no file."""
+    if backend != databases.SQLITE:
+        pytest.skip("file permissions and bytes are SQLite's")
     chat_id = 0x5A17C0DE42  # five distinctive bytes, stored big-endian by SQLite
     needle = chat_id.to_bytes(6, "big").lstrip(b"\0")
 

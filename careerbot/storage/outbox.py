@@ -72,13 +72,20 @@ async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
 async def confirm(sessions: Sessions, broadcast_id: int) -> int:
     """Fix the audience and make the broadcast due; the number of recipients.
 
-    Confirming twice changes nothing: only a draft is confirmed. With nobody to reach, the
+    Confirming twice changes nothing: only a draft is confirmed, and the draft is taken by the
+    transaction's first statement, so a confirmation running at the same moment (a double tap,
+    another instance) waits for it and then finds nothing to do. With nobody to reach, the
     broadcast is done at once.
     """
     async with sessions.begin() as session:
-        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
-        if broadcast is None or broadcast.state != DRAFT:
+        taken = await session.execute(update(Broadcast)
+                                      .where(Broadcast.id == broadcast_id,
+                                             Broadcast.state == DRAFT)
+                                      .values(state=RUNNING, confirmed_at=_now()))
+        if not taken.rowcount:  # type: ignore[attr-defined]
             return 0
+        broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+        assert broadcast is not None
         topics = [t for t in broadcast.topics.split(",") if t]
         chats = audience_query(topics).subquery()
         await session.execute(insert(Delivery).from_select(
@@ -88,7 +95,6 @@ async def confirm(sessions: Sessions, broadcast_id: int) -> int:
                                          .where(Delivery.broadcast_id == broadcast_id)) or 0)
         later = broadcast.send_at is not None and broadcast.send_at > _now()
         broadcast.state = (SCHEDULED if later else RUNNING) if total else DONE
-        broadcast.confirmed_at = _now()
         return total
 
 
