@@ -14,6 +14,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -45,16 +46,33 @@ def unreachable() -> str | None:
     return None
 
 
+def require_postgresql(nodeid: str) -> None:
+    """Skip the test, saying why, when no PostgreSQL server answers; fail instead under CI=true."""
+    if reason := unreachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and cannot be reached: {reason}")
+        skipped.append(nodeid)
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+
+
+async def fresh_database(name: str) -> str:
+    """The URL of a new, empty PostgreSQL database on the server (one an earlier run left is
+    dropped first).
+    """
+    admin = open_engine(SERVER).execution_options(isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        await connection.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+
+
 async def database_url(place: Path) -> str:
     """The test's database: an SQLite file in `place`, or a PostgreSQL database named after it."""
     if current == SQLITE:
         return default_url(place)
     name = "t_" + hashlib.sha1(str(place).encode()).hexdigest()[:16]
     if name not in _created:
-        admin = open_engine(SERVER).execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        await admin.dispose()
+        await fresh_database(name)
         _created.add(name)
     return make_url(SERVER).set(database=name).render_as_string(hide_password=False)

@@ -1,15 +1,22 @@
-"""Start `careerbot run` against a Bot API double, as an operator would (e2e tests, benchmarks)."""
+"""Start `careerbot run` against a Bot API double, as an operator would (e2e tests, benchmarks);
+and talk to its web side as Telegram and a monitoring probe do.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.botapi.server import BotApiDouble
 
@@ -32,20 +39,28 @@ def bot_environment(double: BotApiDouble, faq_dir: Path,
             "CAREERBOT_FAQ_DIR": str(faq_dir), **(env or {})}
 
 
+def launch_bot(double: BotApiDouble, faq_dir: Path, workdir: Path,
+               env: dict[str, str] | None = None, *, args: Sequence[str] = ()) -> RunningBot:
+    """Start `careerbot run ARGS` in `workdir`, logging to bot.log there; do not wait."""
+    log = workdir / "bot.log"
+    with log.open("a") as sink:
+        process = subprocess.Popen([str(CAREERBOT), "run", *args],
+                                   env=bot_environment(double, faq_dir, env), cwd=workdir,
+                                   stdout=sink, stderr=subprocess.STDOUT, text=True)
+    return RunningBot(process, log)
+
+
 def start_bot(double: BotApiDouble, faq_dir: Path, workdir: Path,
               env: dict[str, str] | None = None, *, until: str = "getUpdates") -> RunningBot:
     """Start the bot in `workdir` and wait until it polls for updates (or calls `until`)."""
     mark = len(double.calls)
-    log = workdir / "bot.log"
-    with log.open("a") as sink:
-        process = subprocess.Popen([str(CAREERBOT), "run"], env=bot_environment(double, faq_dir, env),
-                                   cwd=workdir, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    bot = launch_bot(double, faq_dir, workdir, env)
     try:
         double.wait_for(lambda c: c.method == until, timeout=30, since=mark)
     except AssertionError:
-        stop_bot(process)
+        stop_bot(bot.process)
         raise
-    return RunningBot(process, log)
+    return bot
 
 
 def stop_bot(process: subprocess.Popen[str]) -> None:
@@ -72,3 +87,34 @@ def running_bot(double: BotApiDouble, faq_dir: Path, workdir: Path,
     logs = bot.log.read_text()
     assert double.token not in logs, "the token leaked into the logs"
     assert "Traceback" not in logs, logs
+
+
+def free_port() -> int:
+    """A local port nobody listens on yet."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def post_update(url: str, body: dict[str, Any], secret: str | None) -> int:
+    """POST an update to a webhook like Telegram does (the secret token in its header, unless
+    None); the HTTP status.
+    """
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """GET a page: status and text."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode()

@@ -246,6 +246,47 @@ def test_wait_reply_sees_the_answer_to_an_update(double: BotApiDouble) -> None:
     assert double.wait_reply(USER, timeout=1).params["text"] == "Bienvenue"
 
 
+def test_take_update_hands_a_queued_update_over_as_a_webhook_push(double: BotApiDouble) -> None:
+    """take_update removes an update from the getUpdates queue (the last, or the one named), and
+    a reply after it counts as its reply.
+    """
+    assert double.take_update()["message"]["text"] == "/start"  # the fixture's
+    first = double.send_text(USER, "un")
+    second = double.send_text(USER, "deux")
+    assert double.take_update(first)["message"]["text"] == "un"
+    assert double.take_update()["update_id"] == second
+    with pytest.raises(ValueError, match="no update is queued"):
+        double.take_update()
+    with pytest.raises(ValueError, match=f"update {first} is not queued"):
+        double.take_update(first)
+
+    async def scenario(bot: Bot) -> list[Update]:
+        await bot.send_message(USER, "Réponse")
+        return list(await bot.get_updates())
+
+    assert run(double, scenario) == []  # nothing left for a long poll
+    assert double.wait_reply(USER, second, timeout=1).params["text"] == "Réponse"
+
+
+def test_each_api_root_names_its_client(double: BotApiDouble) -> None:
+    """Calls through api_root_for(name) carry that name; calls through the plain root, none."""
+
+    async def scenario(bot: Bot) -> None:
+        await bot.send_message(USER, "plain")
+
+    run(double, scenario)
+
+    async def named() -> None:
+        async with Bot(double.token, base_url=double.api_root_for("web-a") + "/bot") as bot:
+            await bot.send_message(USER, "named")
+
+    asyncio.run(named())
+    sends = {c.params["text"]: c.client for c in double.calls_to("sendMessage")}
+    assert sends == {"plain": None, "named": "web-a"}
+    with pytest.raises(ValueError, match="a client name is"):
+        double.api_root_for("a/b")
+
+
 def test_command_gets_its_entity() -> None:
     """A /command, with or without @botname, carries a bot_command entity at offset 0."""
     with BotApiDouble() as double:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,18 +18,11 @@ from typing import Any
 import pytest
 
 from tests.botapi import BotApiDouble
-from tests.telegram_harness import RunningBot, running_bot
+from tests.telegram_harness import RunningBot, free_port, http_get, post_update, running_bot
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-token_for-tests-0123456789"
 HOOK = "/telegram/hook"
-
-
-def free_port() -> int:
-    """A local port nobody listens on yet."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -54,32 +44,9 @@ def web(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield f"http://127.0.0.1:{port}"
 
 
-def taken(double: BotApiDouble) -> dict[str, Any]:
-    """The update the double just queued, taken off its getUpdates queue (as a webhook push)."""
-    with double._cond:  # the double has no webhook push of its own
-        return double._pending.pop()
-
-
 def post(url: str, body: dict[str, Any], secret: str | None = SECRET) -> int:
     """POST an update like Telegram does; the HTTP status."""
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-def get(url: str) -> tuple[int, str]:
-    """GET a page: status and text."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return int(response.status), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode()
+    return post_update(url, body, secret)
 
 
 def test_webhook_is_set_with_the_secret_and_the_handled_updates(double: BotApiDouble,
@@ -98,7 +65,7 @@ def test_a_webhook_update_is_answered(double: BotApiDouble, web: str) -> None:
     user = 5_000_001
     double.send_text(user, "c'est quoi un concours ?")
     mark = len(double.calls)
-    assert post(web + HOOK, taken(double)) == 200
+    assert post(web + HOOK, double.take_update()) == 200
     reply = double.wait_for(lambda c: c.method == "sendMessage" and c.params["chat_id"] == user,
                             since=mark, timeout=10)
     assert "concours" in reply.params["text"].lower()
@@ -111,23 +78,23 @@ def test_a_wrong_secret_is_refused_and_nothing_processed(double: BotApiDouble, w
     user = 5_000_002
     double.send_text(user, "c'est quoi un concours ?")
     mark = len(double.calls)
-    assert post(web + HOOK, taken(double), secret) == 403
-    status, _ = get(web + "/healthz")  # a request after it, to be sure it had its chance
+    assert post(web + HOOK, double.take_update(), secret) == 403
+    status, _ = http_get(web + "/healthz")  # a request after it, to be sure it had its chance
     assert status == 200
     assert not [c for c in double.calls[mark:] if c.params.get("chat_id") == user]
 
 
 def test_health_readiness_and_metrics(double: BotApiDouble, web: str) -> None:
     """/healthz and /readyz answer; /metrics counts updates and replies, and names the FAQ."""
-    assert get(web + "/healthz") == (200, "ok")
-    assert get(web + "/readyz") == (200, "ready")
+    assert http_get(web + "/healthz") == (200, "ok")
+    assert http_get(web + "/readyz") == (200, "ready")
     user = 5_000_003
     double.send_text(user, "comment devenir prof ?")
     mark = len(double.calls)
-    post(web + HOOK, taken(double))
+    post(web + HOOK, double.take_update())
     double.wait_for(lambda c: c.method == "sendMessage" and c.params["chat_id"] == user,
                     since=mark, timeout=10)
-    status, text = get(web + "/metrics")
+    status, text = http_get(web + "/metrics")
     assert status == 200
     lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
              for line in text.splitlines() if line and not line.startswith("#")}
@@ -166,8 +133,8 @@ def test_polling_serves_the_same_endpoints_with_listen(double: BotApiDouble,
         user = 5_000_004
         update = double.send_text(user, "c'est quoi la catégorie B ?")
         double.wait_reply(user, update, timeout=10)
-        assert get(f"http://127.0.0.1:{port}/readyz") == (200, "ready")
-        status, text = get(f"http://127.0.0.1:{port}/metrics")
+        assert http_get(f"http://127.0.0.1:{port}/readyz") == (200, "ready")
+        status, text = http_get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200 and 'careerbot_updates_total{kind="message"}' in text
         stop(bot)
     assert bot.process.returncode == 0

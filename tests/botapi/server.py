@@ -25,6 +25,9 @@ Public API
     ``base_url`` -> ``"http://127.0.0.1:PORT/bot"`` for ``Bot(token, base_url=...)`` or
     ``ApplicationBuilder().token(t).base_url(...)``; ``api_root`` -> ``"http://127.0.0.1:PORT"``
     (the bot calls ``{root}/bot{token}/{method}``); ``bot_user`` is the getMe answer.
+    ``api_root_for(client)`` -> ``"http://127.0.0.1:PORT/as/CLIENT"``: the same API, but every
+    call made through that root carries ``client`` (several bot processes sharing one double:
+    which one sent what).
 
 Updates (each enqueues one update for getUpdates and returns its ``update_id``):
     ``send_text(user_id, text, *, chat_id=None, chat_type="private", language_code="fr",
@@ -38,10 +41,14 @@ Updates (each enqueues one update for getUpdates and returns its ``update_id``):
     ``my_chat_member(user_id, status)`` (``"kicked"`` = the user blocked the bot: later sends
     to that chat get 403), ``push_update(update)`` for anything else (the double learns the
     chats, users, messages and query ids it shows).
+    Webhook mode: ``take_update(update_id=None)`` takes a queued update (the last one by
+    default) off the getUpdates queue and returns its JSON body, as Telegram does when it pushes
+    it to a webhook: the test then POSTs it to the bot. ``wait_reply`` counts from that moment.
 
 Observation:
     ``calls`` (snapshot list of :class:`Call`: ``method``, decoded ``params``, ``at``
-    (``time.monotonic()``), plus ``status`` and ``result`` once answered), ``calls_to(method)``,
+    (``time.monotonic()``), ``client`` (see ``api_root_for``), plus ``status`` and ``result``
+    once answered), ``calls_to(method)``,
     ``messages_to(chat_id)`` (:class:`SentMessage`: what the bot sent there, as it reads after
     edits), ``wait_for(predicate, timeout=5.0)`` -> the first answered call matching, else
     AssertionError listing the last calls; ``wait_reply(chat_id, after_update_id=None,
@@ -137,7 +144,8 @@ DEFAULT_DESCRIPTIONS = {
     409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
 }
 
-_PATH = re.compile(r"/bot(?P<token>[^/]*)/(?P<method>[^/]*)")
+_PATH = re.compile(r"(?:/as/(?P<client>[A-Za-z0-9_.-]+))?/bot(?P<token>[^/]*)/(?P<method>[^/]*)")
+_CLIENT = re.compile(r"[A-Za-z0-9_.-]+")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}\b")
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
 _DISPOSITION_PARAM = re.compile(r';\s*(?P<key>[A-Za-z*]+)="(?P<value>(?:[^"\\]|\\.)*)"')
@@ -158,6 +166,7 @@ class Call:
     answered_at: float | None = None  # time.monotonic() when the answer was decided
     retry_after: int | None = None  # the retry_after of a 429 answer
     fault: str | None = None  # which fault the double injected, if the answer is one
+    client: str | None = None  # the CLIENT of an api_root_for(CLIENT) root, if the call used one
 
     @property
     def ok(self) -> bool:
@@ -422,6 +431,14 @@ class BotApiDouble:
         """``http://127.0.0.1:PORT/bot``, the ``base_url`` python-telegram-bot appends the token to."""
         return f"{self.api_root}/bot"
 
+    def api_root_for(self, client: str) -> str:
+        """An API root whose calls are recorded with ``Call.client == client`` (one per bot
+        process, when several share the double).
+        """
+        if not _CLIENT.fullmatch(client):
+            raise ValueError(f"a client name is letters, digits, '.', '_' or '-', got {client!r}")
+        return f"{self.api_root}/as/{client}"
+
     # --- updates --------------------------------------------------------------------------------
 
     def push_update(self, update: Mapping[str, Any]) -> int:
@@ -440,6 +457,22 @@ class BotApiDouble:
             self._pending.append(body)
             self._cond.notify_all()
         return update_id
+
+    def take_update(self, update_id: int | None = None) -> JsonDict:
+        """Take a queued update off the getUpdates queue (the last one queued, or this one), as
+        Telegram does when it pushes it to a webhook; its JSON body, for the test to POST.
+
+        From then on it counts as delivered: ``wait_reply`` looks for replies after this moment.
+        """
+        with self._cond:
+            index = len(self._pending) - 1 if update_id is None else next(
+                (i for i, u in enumerate(self._pending) if u["update_id"] == update_id), -1)
+            if index < 0:
+                raise ValueError("no update is queued" if update_id is None else
+                                 f"update {update_id} is not queued (fetched or taken already?)")
+            update = self._pending.pop(index)
+            self._delivered.setdefault(update["update_id"], len(self._calls) - 1)
+            return copy.deepcopy(update)
 
     def send_text(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
                   language_code: str = "fr", first_name: str = "Test", reply_to_message_id: int | None = None,
@@ -749,7 +782,7 @@ class BotApiDouble:
             _resolve_attachments(request)
             params, problems = self.spec.validate(canonical, request.raw)
         problems = request.problems + problems
-        call = self._record(request.method, params)
+        call = self._record(request.method, params, match["client"])
 
         delay = self._take_delay(call.method)
         if delay:
@@ -775,9 +808,9 @@ class BotApiDouble:
             self._cond.notify_all()
         return status, answer
 
-    def _record(self, method: str, params: dict[str, Any]) -> Call:
+    def _record(self, method: str, params: dict[str, Any], client: str | None = None) -> Call:
         with self._cond:
-            call = Call(method, params, time.monotonic(), index=len(self._calls))
+            call = Call(method, params, time.monotonic(), index=len(self._calls), client=client)
             self._calls.append(call)
             self._cond.notify_all()
             return call
