@@ -7,6 +7,8 @@ tests/databases.py).
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +17,13 @@ import pytest
 from sqlalchemy import inspect
 
 from careerbot.storage import outbox, subscribers
-from careerbot.storage.database import current_revision, migrate, open_engine, sessions
+from careerbot.storage.database import (
+    current_revision,
+    head_revision,
+    migrate,
+    open_engine,
+    sessions,
+)
 from tests import databases
 from tests.databases import database_url
 
@@ -52,6 +60,40 @@ def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
                     "feedback"} <= tables
             await engine.dispose()
     run(scenario)
+
+
+MIGRATE = """
+import asyncio, sys
+from careerbot.storage.database import migrate, open_engine
+
+async def main():
+    engine = open_engine(sys.argv[1])
+    await migrate(engine)
+    await engine.dispose()
+
+asyncio.run(main())
+"""
+
+
+def test_instances_starting_together_migrate_once(tmp_path: Path, backend: str) -> None:
+    """Four processes migrating one empty PostgreSQL database at once all succeed (as several
+    instances do on a first deployment).
+    """
+    if backend != databases.POSTGRESQL:
+        pytest.skip("one SQLite file serves one instance")
+    url = run(lambda: database_url(tmp_path))
+    starts = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE,
+                               text=True) for _ in range(4)]
+    errors = [process.communicate(timeout=60)[1] for process in starts]
+    assert [process.returncode for process in starts] == [0] * 4, errors
+
+    async def revision() -> str | None:
+        engine = open_engine(url)
+        found = await current_revision(engine)
+        await engine.dispose()
+        return found
+
+    assert run(revision) == head_revision()
 
 
 def test_subscribe_topics_audience_and_forget(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -63,9 +63,21 @@ def _alembic(connection: Connection) -> AlembicConfig:
     return config
 
 
+# The key of the PostgreSQL advisory lock migrations hold: any number no other lock uses.
+MIGRATION_LOCK = 0x6361726565727374
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision` (all by default)."""
+    """Apply the migrations up to `revision` (all by default).
+
+    On PostgreSQL, instances that start together take turns: each migrates under an advisory
+    lock held until its transaction ends, so the first upgrades and the others find the schema
+    already there (without it, all but one fail on "duplicate key" creating the same tables).
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": MIGRATION_LOCK})
         await connection.run_sync(lambda sync: command.upgrade(_alembic(sync), revision))
 
 
@@ -89,8 +101,6 @@ def head_revision() -> str:
 
 async def schema_is_current(db: async_sessionmaker, head: str) -> bool:  # type: ignore[type-arg]
     """Whether the database answers and its schema is at `head` (raises when it cannot answer)."""
-    from sqlalchemy import text
-
     async with db() as session:
         found = await session.scalar(text("SELECT version_num FROM alembic_version"))
     return bool(found == head)
