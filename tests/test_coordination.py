@@ -1,0 +1,64 @@
+"""What instances share, on SQLite and PostgreSQL: updates taken once, the sender's lease."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from careerbot.storage import coordination, outbox, subscribers
+from tests.test_storage import fresh, run
+
+pytestmark = pytest.mark.usefixtures("backend")
+TTL = timedelta(seconds=8)
+
+
+def test_an_update_is_taken_once(tmp_path: Path) -> None:
+    """The first instance to see an update takes it; a redelivery or a duplicate is refused."""
+    async def scenario() -> list[bool]:
+        engine, db = await fresh(tmp_path)
+        seen = await asyncio.gather(*(coordination.first_sight(db, 1001) for _ in range(5)))
+        seen.append(await coordination.first_sight(db, 1002))
+        await engine.dispose()
+        return list(seen)
+
+    seen = run(scenario)
+    assert sorted(seen[:5]) == [False, False, False, False, True] and seen[5] is True
+
+
+def test_the_sender_lease_is_held_renewed_taken_over_and_released(tmp_path: Path) -> None:
+    """One holder at a time; it renews; when it stops renewing, a standby takes over once it has
+    expired; a release hands over at once.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        assert await coordination.hold(db, "a", TTL)
+        assert not await coordination.hold(db, "b", TTL)
+        assert await coordination.hold(db, "a", TTL)  # renewal
+        assert await coordination.hold(db, "a", timedelta(seconds=-1))  # as if it had lapsed
+        assert await coordination.hold(db, "b", TTL)  # the standby takes over
+        assert not await coordination.hold(db, "a", TTL)  # the former holder does not get it back
+        await coordination.release(db, "b")
+        assert await coordination.hold(db, "a", TTL)
+        await engine.dispose()
+    run(scenario)
+
+
+def test_a_former_holder_claims_nothing(tmp_path: Path) -> None:
+    """Claims are fenced by the lease: once another instance holds it, the old one sends nothing."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        for chat in (1, 2, 3):
+            await subscribers.subscribe(db, chat, "fr", ["all"])
+        broadcast = await outbox.create(db, "hello")
+        await outbox.confirm(db, broadcast)
+        assert await coordination.hold(db, "old", TTL)
+        assert await outbox.claim_one(db, broadcast, "old") == 1
+        assert await coordination.hold(db, "old", timedelta(seconds=-1))
+        assert await coordination.hold(db, "new", TTL)
+        assert await outbox.claim_one(db, broadcast, "old") is None
+        assert await outbox.claim_one(db, broadcast, "new") == 2
+        await engine.dispose()
+    run(scenario)
