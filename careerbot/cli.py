@@ -220,6 +220,8 @@ def telegram_config(args: argparse.Namespace) -> Config:
     env = environment()
     if args.faq:
         env["CAREERBOT_FAQ_DIR"] = args.faq
+    if getattr(args, "role", None):
+        env["CAREERBOT_ROLE"] = args.role
     try:
         return config_from_env(env)
     except ConfigError as error:
@@ -484,7 +486,11 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--max-oos", type=float, default=0.01,
                      help="budget of answered out-of-scope messages (default 0.01)")
     command("chat", cmd_chat, "Chat with the bot in the terminal.")
-    command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else terminal).")
+    run = command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else "
+                  "terminal).")
+    run.add_argument("--role", choices=("all", "web", "worker"),
+                     help="web: answer updates; worker: send broadcasts and reminders (one at a "
+                     "time, others stand by); all (default, or $CAREERBOT_ROLE): both")
     broadcast = command("broadcast", cmd_broadcast,
                         "Queue an announcement for the running bot to send.")
     source = broadcast.add_mutually_exclusive_group(required=True)

@@ -14,7 +14,6 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +34,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -52,11 +52,10 @@ from telegram.request import HTTPXRequest
 from careerbot import announcements as ui
 from careerbot import callbacks as cb
 from careerbot import metrics
-from careerbot.broadcasting import Broadcaster
-from careerbot.config import DEFAULT_LISTEN, Config
+from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import drafts, feedback, outbox, subscribers
+from careerbot.storage import coordination, feedback, subscribers
 from careerbot.storage.database import head_revision, schema_is_current
 from careerbot.telegram_announce import (
     Announcing,
@@ -69,7 +68,6 @@ from careerbot.telegram_announce import (
     is_admin,
     list_broadcasts,
     my_subscriptions,
-    reminders_forever,
     start_draft,
     subscribe_start,
     subscription_button,
@@ -78,8 +76,8 @@ from careerbot.telegram_announce import (
 from careerbot.telegram_html import visible_text
 from careerbot.telegram_keyboard import keyboard as rows_keyboard
 from careerbot.telegram_limits import TelegramRateLimiter
-from careerbot.telegram_sender import TelegramSender
-from careerbot.telegram_web import serving, web_app
+from careerbot.telegram_sending import start_sending
+from careerbot.telegram_web import serving, until_stopped, web_app
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
@@ -207,6 +205,24 @@ async def text(update: Update, context: CareerContext) -> None:
     await send(update, reply)
     metrics.REPLIES.labels(outcome=status).inc()
     metrics.REPLY_SECONDS.observe(time.monotonic() - started)
+
+
+async def take_once(update: Update, context: CareerContext) -> None:
+    """Let an update through once, whichever instance gets it (Telegram redelivers a webhook
+    call that failed or timed out). Without the database, rather twice than never.
+    """
+    announcing = context.services.announcing
+    if announcing is None:
+        return
+    try:
+        first = await coordination.first_sight(announcing.db, update.update_id)
+    except Exception as error:
+        log.warning("could not check whether an update was handled (%s)", type(error).__name__)
+        return
+    if not first:
+        log.info("update already handled: skipped")
+        metrics.UPDATES.labels(kind="duplicate").inc()
+        raise ApplicationHandlerStop
 
 
 async def count_update(update: Update, _: CareerContext) -> None:
@@ -581,6 +597,7 @@ def build_application(config: Config, conversation: Conversation, *,
         InlineQueryHandler(inline),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     )
+    application.add_handler(TypeHandler(Update, take_once), group=-2)
     application.add_handler(TypeHandler(Update, count_update, block=False), group=-1)
     application.add_handlers(list(handlers))
     application.add_error_handler(on_error)
@@ -597,7 +614,7 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
     """
     application = build_application(config, loaded.conversation, announcing=announcing)
     application.post_init = starting(config, loaded, announcing)
-    if config.webhook_url is None and config.listen is None:
+    if config.role != "worker" and config.webhook_url is None and config.listen is None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return
     asyncio.run(run_with_web(application, config, announcing))
@@ -605,21 +622,24 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
 
 async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                        announcing: Announcing | None) -> None:
-    """Serve the web endpoints while updates come by webhook, or by polling beside them."""
-    assert config.listen is not None or config.webhook_url is not None
-    path = (urlsplit(config.webhook_url).path or "/") if config.webhook_url else None
+    """Serve the web endpoints while updates come by webhook, or by polling beside them; a
+    worker takes no updates, and serves the endpoints only with CAREERBOT_LISTEN.
+    """
+    fetch = config.role != "worker"
+    path = (urlsplit(config.webhook_url).path or "/") if fetch and config.webhook_url else None
     app = web_app(application, ready=readiness(announcing), webhook_path=path,
                   secret=config.webhook_secret)
     async with application:
         if application.post_init:
             await application.post_init(application)
-        web = await serving(app, config.listen or DEFAULT_LISTEN)  # before Telegram may push
-        if config.webhook_url:
+        # Listening before setWebhook, since Telegram may push at once.
+        web = await serving(app, config.listen) if config.listen else until_stopped()
+        if fetch and config.webhook_url:
             # Idempotent; never deleted at shutdown, since another instance may still serve it.
             await application.bot.set_webhook(config.webhook_url,
                                               secret_token=config.webhook_secret,
                                               allowed_updates=ALLOWED_UPDATES)
-        elif application.updater:
+        elif fetch and application.updater:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
                                                     drop_pending_updates=False)
         await application.start()
@@ -644,16 +664,45 @@ def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
 
 def starting(config: Config, loaded: Loaded,
              announcing: Announcing | None) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: commands, broadcasts and reminders (with a database), live reloads."""
+    """The start-up hook: commands (web), broadcasts and reminders (worker, with a database),
+    live reloads (all roles).
+    """
 
     async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        if announcing is not None:
-            await background(config, announcing)(application)
-        else:
+        if config.role != "worker":
             await register_commands(application)
+        if announcing is not None and config.role != "web":
+            start_sending(application, config, announcing)
+        if announcing is not None and config.role != "worker":
+            keep_running(application, forget_old_updates(announcing), "forget-updates")
         start_reloads(application, config, loaded, announcing)
 
     return start
+
+
+async def forget_old_updates(announcing: Announcing, every: float = 3600.0) -> None:
+    """Hourly, drop the record of updates too old for Telegram to send again."""
+    while True:
+        try:
+            await coordination.forget_old_updates(announcing.db)
+        except Exception as error:  # the database is away: next hour
+            log.warning("old updates not forgotten (%s)", type(error).__name__)
+        await asyncio.sleep(every)
+
+
+def keep_running(application: Application[Any, Any, Any, Any, Any, Any],
+                 work: Coroutine[Any, Any, None], name: str) -> None:
+    """Run `work` in the background until the application stops."""
+    task = asyncio.create_task(work, name=name)
+    stopped = application.post_stop
+
+    async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if stopped is not None:
+            await stopped(app)
+
+    application.post_stop = stop
 
 
 def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
@@ -673,7 +722,7 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
 
     reloader = Reloader(config.faq_dir, loaded, team_inbox=config.admin_chat_id is not None,
                         swap=swap, notify=notify)
-    tasks: set[asyncio.Task[Any]] = set()
+    tasks: set[asyncio.Task[Any]] = set()  # reloads under way (a reference keeps them alive)
 
     def on_sighup() -> None:
         task = asyncio.create_task(reloader.reload("SIGHUP"))
@@ -682,62 +731,5 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
     if config.faq_watch:
-        tasks.add(asyncio.create_task(reloader.watch(), name="faq-watch"))
-    stopped = application.post_stop
-
-    async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if stopped is not None:
-            await stopped(app)
-
-    application.post_stop = stop
+        keep_running(application, reloader.watch(), "faq-watch")
     return reloader
-
-
-def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: register commands, recover interrupted sends, start the senders."""
-
-    async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        await register_commands(application)
-        bot = application.bot
-        last_report: dict[int, float] = {}
-
-        async def unsubscribe_blocked(chat_id: int) -> None:
-            await subscribers.unsubscribe(announcing.db, chat_id)
-
-        async def progress(summary: outbox.Summary) -> None:
-            now = asyncio.get_running_loop().time()
-            final = summary.state not in (outbox.RUNNING, outbox.SCHEDULED)
-            if not final and now - last_report.get(summary.id, 0) < 5:
-                return
-            # Stored at confirmation: after a restart the report resumes in the same message.
-            target = await drafts.report_target(announcing.db, summary.id)
-            if target is None:
-                return
-            last_report[summary.id] = now
-            shown = ui.report_reply(summary)
-            try:
-                await bot.edit_message_text(shown.html, chat_id=target[0], message_id=target[1],
-                                            reply_markup=keyboard(shown))
-            except BadRequest as error:  # the organiser deleted the message: fine
-                log.info("progress report not updated: %s", error)
-
-        broadcaster = Broadcaster(announcing.db, TelegramSender(bot, lambda: announcing.faq),
-                                  rate=config.broadcast_rate, on_blocked=unsubscribe_blocked,
-                                  on_progress=progress)
-        await broadcaster.recover()
-        tasks = [asyncio.create_task(broadcaster.forever(), name="broadcasts"),
-                 asyncio.create_task(reminders_forever(
-                     announcing, timedelta(hours=config.reminder_ahead_hours)), name="reminders")]
-
-        async def stop(_: Application[Any, Any, Any, Any, Any, Any]) -> None:
-            for task in tasks:  # a send in flight ends as 'sending', recovered as 'unknown'
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        application.post_stop = stop
-
-    return start
-
