@@ -56,7 +56,8 @@ from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
 from careerbot.storage import coordination, feedback, subscribers
-from careerbot.storage.database import head_revision, schema_is_current
+from careerbot.storage.database import dialect, head_revision, schema_is_current
+from careerbot.storage.flood import SharedThrottle
 from careerbot.telegram_announce import (
     Announcing,
     Answer,
@@ -111,6 +112,8 @@ class Services:
     announcing: Announcing | None = None
     # Questions a user may send to the organisers: 3 a day (a bucket refilled over 24 hours).
     handoffs: Throttle = field(default_factory=lambda: Throttle(burst=3, rate=3 / 86_400))
+    # On PostgreSQL, where several instances may answer one user, flood control is shared.
+    shared_throttle: SharedThrottle | None = None
 
 
 class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -149,6 +152,13 @@ def command_name(text: str) -> str:
     return text.split()[0].lstrip("/").split("@")[0].lower()
 
 
+async def flood(services: Services, user_id: int) -> str:
+    """Flood control: shared by the instances on PostgreSQL, in this process otherwise."""
+    if services.shared_throttle is not None and services.announcing is not None:
+        return await services.shared_throttle.check(services.announcing.tag(user_id))
+    return services.throttle.check(user_id)
+
+
 async def start(update: Update, context: CareerContext) -> None:
     """/start, with deep links: /start <entry-id>, theme-<id> or parcours."""
     payload = context.args[0] if context.args else ""
@@ -178,7 +188,7 @@ async def text(update: Update, context: CareerContext) -> None:
     lang = language(update)
     announcing = services.announcing
     organiser = announcing is not None and is_admin(update, announcing)
-    verdict = "ok" if organiser else services.throttle.check(user.id)  # organisers are trusted
+    verdict = "ok" if organiser else await flood(services, user.id)  # organisers are trusted
     if verdict != "ok":
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
@@ -194,8 +204,8 @@ async def text(update: Update, context: CareerContext) -> None:
     reply = services.conversation.ask(question, lang)
     status = reply.match.status if reply.match else "empty"
     if status in ("fallback", "suggest"):
-        if context.user_data is not None:
-            context.user_data[PENDING_KEY] = question
+        if context.user_data is not None and announcing is None:
+            context.user_data[PENDING_KEY] = question  # with a database, the record holds it
         if announcing:
             await feedback.record_unanswered(announcing.db, question, status,
                                              announcing.tag(user.id))
@@ -308,7 +318,7 @@ async def membership(update: Update, context: CareerContext) -> None:
 async def not_text(update: Update, context: CareerContext) -> None:
     """Stickers, photos, voice, files...: a short polite reply."""
     user = update.effective_user
-    if user is None or context.services.throttle.check(user.id) != "ok":
+    if user is None or await flood(context.services, user.id) != "ok":
         return
     await send(update, context.services.conversation.text("not_text", language(update)))
 
@@ -316,7 +326,7 @@ async def not_text(update: Update, context: CareerContext) -> None:
 async def unknown_command(update: Update, context: CareerContext) -> None:
     """A command the bot does not know (/foo), in private: how to use the bot."""
     user = update.effective_user
-    if user is None or context.services.throttle.check(user.id) != "ok":
+    if user is None or await flood(context.services, user.id) != "ok":
         return
     await send(update, context.services.conversation.text("unknown_command", language(update)))
 
@@ -464,18 +474,33 @@ def unchanged(message: Message, reply: Reply) -> bool:
 async def forward_to_team(update: Update, context: CareerContext, lang: Lang) -> None:
     """Send the user's last unanswered question to the organisers' chat, without identity."""
     services = context.services
-    question = (context.user_data or {}).pop(PENDING_KEY, None)
-    if services.admin_chat_id is None or not question:
+    user = update.effective_user
+    if services.admin_chat_id is None or user is None:
         await send(update, services.conversation.text("team_nothing", lang))
         return
-    user = update.effective_user
-    if user is None or services.handoffs.check(user.id) != "ok":
-        await send(update, services.conversation.text("team_capped", lang))
+    outcome, question = await question_for_team(context, user.id)
+    if outcome != "sent" or question is None:
+        await send(update, services.conversation.text(f"team_{outcome}", lang))
         return
     await context.bot.send_message(services.admin_chat_id,
                                    services.conversation.team_message(question))
     log.info("question forwarded to the organisers")
     await send(update, services.conversation.text("team_sent", lang))
+
+
+async def question_for_team(context: CareerContext, user_id: int) -> tuple[str, str | None]:
+    """The question to forward: from the database, where any instance finds it, else from this
+    process's memory; ("sent", text), ("nothing", None) or ("capped", None).
+    """
+    announcing = context.services.announcing
+    if announcing is not None:
+        return await feedback.hand_to_team(announcing.db, announcing.tag(user_id))
+    question = (context.user_data or {}).pop(PENDING_KEY, None)
+    if not question:
+        return "nothing", None
+    if context.services.handoffs.check(user_id) != "ok":
+        return "capped", None
+    return "sent", question
 
 
 async def inline(update: Update, context: CareerContext) -> None:
@@ -577,8 +602,11 @@ def build_application(config: Config, conversation: Conversation, *,
         .post_init(register_commands)
         .build()
     )
+    shared = (SharedThrottle(announcing.db)
+              if announcing is not None and dialect(announcing.db) == "postgresql" else None)
     application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
-                                                 config.admin_chat_id, announcing)
+                                                 config.admin_chat_id, announcing,
+                                                 shared_throttle=shared)
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
@@ -674,19 +702,25 @@ def starting(config: Config, loaded: Loaded,
         if announcing is not None and config.role != "web":
             start_sending(application, config, announcing)
         if announcing is not None and config.role != "worker":
-            keep_running(application, forget_old_updates(announcing), "forget-updates")
+            services: Services = application.bot_data["careerbot"]
+            keep_running(application, tidy(announcing, services.shared_throttle), "tidy")
         start_reloads(application, config, loaded, announcing)
 
     return start
 
 
-async def forget_old_updates(announcing: Announcing, every: float = 3600.0) -> None:
-    """Hourly, drop the record of updates too old for Telegram to send again."""
+async def tidy(announcing: Announcing, shared: SharedThrottle | None,
+               every: float = 3600.0) -> None:
+    """Hourly, drop the records of updates too old for Telegram to send again, and the flood
+    buckets that have refilled.
+    """
     while True:
         try:
             await coordination.forget_old_updates(announcing.db)
+            if shared is not None:
+                await shared.forget_full()
         except Exception as error:  # the database is away: next hour
-            log.warning("old updates not forgotten (%s)", type(error).__name__)
+            log.warning("old records not dropped (%s)", type(error).__name__)
         await asyncio.sleep(every)
 
 

@@ -121,6 +121,7 @@ class Unanswered(Base):
     status: Mapped[str] = mapped_column(String(16))  # fallback | suggest
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     tag: Mapped[str | None] = mapped_column(String(32), index=True)  # privacy.user_tag, 30 days
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # sent to the organisers
 
 
 class Feedback(Base):
@@ -169,3 +170,16 @@ class Instance(Base):
     role: Mapped[str] = mapped_column(String(16))
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sends: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Bucket(Base):
+    """A user's flood-control token bucket, shared by the instances; keyed by the user's one-way
+    tag, never their id, and dropped once full again.
+    """
+
+    __tablename__ = "buckets"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float, index=True)  # Unix time of the last refill
+    warned: Mapped[bool] = mapped_column(default=False)

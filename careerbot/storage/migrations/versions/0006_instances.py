@@ -1,4 +1,5 @@
-"""Several instances share one state: updates seen, the sender's lease, live instances.
+"""Several instances share one state: updates seen, the sender's lease, live instances, flood
+control, and which unanswered questions went to the organisers.
 
 Revision ID: 0006
 Revises: 0005
@@ -28,9 +29,19 @@ def upgrade() -> None:
                     sa.Column("role", sa.String(16), nullable=False),
                     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
                     sa.Column("sends", sa.Float(), nullable=False, server_default="0"))
+    op.create_table("buckets",
+                    sa.Column("key", sa.String(40), primary_key=True),
+                    sa.Column("tokens", sa.Float(), nullable=False),
+                    sa.Column("stamp", sa.Float(), nullable=False, index=True),
+                    sa.Column("warned", sa.Boolean(), nullable=False,
+                              server_default=sa.false()))
+    op.add_column("unanswered", sa.Column("forwarded_at", sa.DateTime(timezone=True),
+                                          nullable=True))
 
 
 def downgrade() -> None:
     """Drop them."""
-    for table in ("instances", "leases", "updates_seen"):
+    with op.batch_alter_table("unanswered") as batch:
+        batch.drop_column("forwarded_at")
+    for table in ("buckets", "instances", "leases", "updates_seen"):
         op.drop_table(table)
