@@ -92,6 +92,10 @@ class Pacer:
         if slot > now:
             await self.sleep(slot - now)
 
+    def set_rate(self, rate: float) -> None:
+        """Keep another pace from the next slot on (the instances share Telegram's budget)."""
+        self.interval = 1.0 / rate
+
     def hold(self, seconds: float) -> None:
         """Send nothing for a while (Telegram asked us to wait)."""
         self.next_slot = max(self.next_slot, self.clock() + seconds)

@@ -8,10 +8,12 @@ identity or what they wrote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +52,9 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
+from careerbot import budget, metrics
 from careerbot import callbacks as cb
-from careerbot import metrics
+from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
@@ -699,14 +702,49 @@ def starting(config: Config, loaded: Loaded,
     async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if config.role != "worker":
             await register_commands(application)
-        if announcing is not None and config.role != "web":
-            start_sending(application, config, announcing)
-        if announcing is not None and config.role != "worker":
+        start_reloads(application, config, loaded, announcing)
+        if announcing is None:
+            return
+        instance = uuid.uuid4().hex[:12]  # names this process to its peers; says nothing of anyone
+        broadcaster = (start_sending(application, config, announcing, instance)
+                       if config.role != "web" else None)
+        if config.role != "worker":
             services: Services = application.bot_data["careerbot"]
             keep_running(application, tidy(announcing, services.shared_throttle), "tidy")
-        start_reloads(application, config, loaded, announcing)
+        keep_running(application, share_budget(application, config, announcing, instance,
+                                               broadcaster), "budget")
 
     return start
+
+
+async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
+                       announcing: Announcing, instance: str, broadcaster: Broadcaster | None,
+                       every: float = 2.0) -> None:
+    """Every 2 s: tell the peers how busy this instance is, and keep to its share of Telegram's
+    budget (see budget.py); at the end, leave, so the others take the whole budget at once.
+    """
+    limiter = application.bot.rate_limiter
+    counted, since = (limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0,
+                      time.monotonic())
+    try:
+        while True:
+            await asyncio.sleep(every)
+            replies = limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0
+            rate = (replies - counted) / max(time.monotonic() - since, 1e-3)
+            counted, since = replies, time.monotonic()
+            try:
+                peers = await coordination.beat(announcing.db, instance, config.role, rate)
+            except Exception as error:  # the database is away: keep the last share
+                log.warning("heartbeat failed (%s)", type(error).__name__)
+                continue
+            share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate)
+            if isinstance(limiter, TelegramRateLimiter) and config.role in budget.ANSWERING:
+                limiter.set_overall_rate(share.per_answering_instance)
+            if broadcaster is not None:
+                broadcaster.pacer.set_rate(share.broadcast)
+    finally:
+        with contextlib.suppress(Exception):
+            await coordination.leave(announcing.db, instance)
 
 
 async def tidy(announcing: Announcing, shared: SharedThrottle | None,

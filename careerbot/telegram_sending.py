@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -35,10 +34,10 @@ REPORT_EVERY = 5.0  # seconds between two edits of an organiser's live report
 
 
 def start_sending(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
-                  announcing: Announcing) -> None:
-    """Compete for the sender's lease in the background, until the application stops."""
-    instance = uuid.uuid4().hex[:12]  # names this process in the lease; says nothing of anyone
-
+                  announcing: Announcing, instance: str) -> Broadcaster:
+    """Compete for the sender's lease in the background, until the application stops; the
+    engine that sends while this instance holds it.
+    """
     async def unsubscribe_blocked(chat_id: int) -> None:
         await subscribers.unsubscribe(announcing.db, chat_id)
 
@@ -61,6 +60,7 @@ def start_sending(application: Application[Any, Any, Any, Any, Any, Any], config
             await stopped(app)
 
     application.post_stop = stop
+    return broadcaster
 
 
 async def lead(announcing: Announcing, broadcaster: Broadcaster, instance: str,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from careerbot.budget import split
 from careerbot.storage import coordination, feedback, outbox, subscribers
 from careerbot.storage.flood import SharedThrottle
 from tests.test_storage import fresh, run
@@ -104,3 +105,38 @@ def test_a_question_goes_to_the_team_once_and_at_most_three_a_day(tmp_path: Path
     assert got[0] == ("nothing", None)
     assert [outcome for outcome, _ in got[1:]] == ["sent", "sent", "sent", "capped", "capped"]
     assert got[1][1] is not None and "question 0" in got[1][1] and "06 12" not in got[1][1]
+
+
+def test_instances_see_each_other_alive(tmp_path: Path) -> None:
+    """Heartbeats: each instance sees the live ones with their load; one that left is gone."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await coordination.beat(db, "w1", "web", 4.0)
+        await coordination.beat(db, "k1", "worker", 0.0)
+        peers = await coordination.beat(db, "w2", "web", 6.0)
+        assert sorted((p.role, p.replies) for p in peers) == [("web", 4.0), ("web", 6.0),
+                                                               ("worker", 0.0)]
+        await coordination.leave(db, "w1")
+        stale = await coordination.beat(db, "w2", "web", 6.0, alive=timedelta(seconds=-1))
+        assert stale == []  # nobody seen "in the future": the window excludes everyone
+        assert len(await coordination.beat(db, "w2", "web", 6.0)) == 2
+        await engine.dispose()
+    run(scenario)
+
+
+@pytest.mark.parametrize(("peers", "wanted", "per_instance", "broadcast"), [
+    ([("all", 0.5)], 28.0, 29.0, 28.0),  # one process, a few questions: full pace
+    ([("web", 8.0), ("web", 7.0), ("web", 9.0), ("worker", 0.0)], 28.0, 29 / 3, 1.2),
+    ([("web", 2.0), ("web", 1.0), ("worker", 0.0)], 28.0, 14.5, 26.4),
+    ([("worker", 0.0)], 28.0, 29.0, 28.0),
+])
+def test_replies_first_broadcasts_take_the_rest(peers: list[tuple[str, float]], wanted: float,
+                                                 per_instance: float, broadcast: float) -> None:
+    """The answering instances share the budget; the broadcast slows down when they are busy,
+    never below a trickle, and the total stays within Telegram's 30 messages a second.
+    """
+    share = split(peers, wanted)
+    assert share.per_answering_instance == pytest.approx(per_instance)
+    assert share.broadcast == pytest.approx(max(1.0, broadcast))
+    replies = sum(r for role, r in peers if role != "worker")
+    assert replies + share.broadcast <= 30.0

@@ -1,4 +1,5 @@
-"""What several instances share to act as one: each update taken once, one sender at a time.
+"""What several instances share to act as one: each update taken once, one sender at a time,
+and who is alive (to share Telegram's budget).
 
 Plain rows with INSERT ... ON CONFLICT, so SQLite (one machine) and PostgreSQL (several) behave
 the same; no advisory lock, so that a lease survives a connection pool and can be inspected.
@@ -6,6 +7,7 @@ the same; no advisory lock, so that a lease survives a connection pool and can b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +15,12 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from careerbot.storage.models import Lease, UpdateSeen
+from careerbot.storage.models import Instance, Lease, UpdateSeen
 
 Sessions = async_sessionmaker[AsyncSession]
 SENDER = "sender"  # the lease of the instance that sends broadcasts and reminders
 UPDATES_KEPT = timedelta(days=2)  # Telegram keeps an undelivered update 24 hours at most
+GONE = timedelta(minutes=1)  # an instance silent this long has died: its row goes
 
 
 def _now() -> datetime:
@@ -76,3 +79,32 @@ def holding(holder: str, name: str = SENDER) -> ColumnElement[bool]:
     """
     return exists(select(Lease.name).where(Lease.name == name, Lease.holder == holder,
                                            Lease.expires_at > _now()))
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A live instance: its role and the replies it sent per second lately."""
+
+    role: str
+    replies: float
+
+
+async def beat(sessions: Sessions, instance: str, role: str, replies: float,
+               alive: timedelta = timedelta(seconds=6)) -> list[Peer]:
+    """Say this instance is alive (and how busy); the instances alive now, itself included."""
+    now = _now()
+    async with sessions.begin() as session:
+        statement = _insert(session, Instance).values(id=instance, role=role, seen_at=now,
+                                                      sends=replies)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["id"], set_={"role": role, "seen_at": now, "sends": replies}))
+        await session.execute(delete(Instance).where(Instance.seen_at < now - GONE))
+        rows = await session.execute(select(Instance.role, Instance.sends)
+                                     .where(Instance.seen_at >= now - alive))
+        return [Peer(str(role_), float(sends)) for role_, sends in rows]
+
+
+async def leave(sessions: Sessions, instance: str) -> None:
+    """At a clean stop: the others share the budget without this instance at once."""
+    async with sessions.begin() as session:
+        await session.execute(delete(Instance).where(Instance.id == instance))
