@@ -416,6 +416,20 @@ def cmd_links(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask every running instance on this database to reload the FAQ (they check every 2 s)."""
+    from careerbot.storage import coordination
+
+    problems = [p for p in check_directory(faq_dir(args.faq)) if p.severity == "error"]
+    asyncio.run(coordination.ask(storage_sessions()))
+    print("careerbot : rechargement demandé ; les instances en marche le font dans les 2 s.")
+    if problems:
+        print(f"careerbot : attention, la FAQ a {len(problems)} erreur(s) : elle sera refusée et "
+              "la version précédente continuera de répondre (careerbot check).", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def cmd_webhook(args: argparse.Namespace) -> int:
     """Show, set or delete the bot's webhook at Telegram (for operators)."""
     from telegram import Bot
@@ -504,6 +518,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=10)
     command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
+    command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")

@@ -779,7 +779,9 @@ def keep_running(application: Application[Any, Any, Any, Any, Any, Any],
 
 def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                   loaded: Loaded, announcing: Announcing | None) -> Reloader:
-    """Reload the FAQ on SIGHUP, and on file changes with CAREERBOT_FAQ_WATCH=1."""
+    """Reload the FAQ on SIGHUP, on `careerbot reload` (any instance sharing the database), and
+    on file changes with CAREERBOT_FAQ_WATCH=1.
+    """
     services: Services = application.bot_data["careerbot"]
 
     def swap(new: Loaded) -> None:
@@ -804,4 +806,7 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
     if config.faq_watch:
         keep_running(application, reloader.watch(), "faq-watch")
+    if announcing is not None:
+        keep_running(application, reloader.follow_requests(
+            lambda: coordination.asked(announcing.db)), "reload-requests")
     return reloader

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from careerbot.storage.models import Instance, Lease, UpdateSeen
+from careerbot.storage.models import Instance, Lease, Request, UpdateSeen
 
 Sessions = async_sessionmaker[AsyncSession]
 SENDER = "sender"  # the lease of the instance that sends broadcasts and reminders
@@ -108,3 +108,21 @@ async def leave(sessions: Sessions, instance: str) -> None:
     """At a clean stop: the others share the budget without this instance at once."""
     async with sessions.begin() as session:
         await session.execute(delete(Instance).where(Instance.id == instance))
+
+
+RELOAD = "faq-reload"
+
+
+async def ask(sessions: Sessions, name: str = RELOAD) -> datetime:
+    """Ask every running instance to do something (reload the FAQ); when it was asked."""
+    now = _now()
+    async with sessions.begin() as session:
+        await session.execute(_insert(session, Request).values(name=name, at=now)
+                              .on_conflict_do_update(index_elements=["name"], set_={"at": now}))
+    return now
+
+
+async def asked(sessions: Sessions, name: str = RELOAD) -> datetime | None:
+    """When it was last asked (None: never)."""
+    async with sessions() as session:
+        return await session.scalar(select(Request.at).where(Request.name == name))

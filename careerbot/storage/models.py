@@ -183,3 +183,12 @@ class Bucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float, index=True)  # Unix time of the last refill
     warned: Mapped[bool] = mapped_column(default=False)
+
+
+class Request(Base):
+    """An operator's request to every instance (reload the FAQ), and when it was last made."""
+
+    __tablename__ = "requests"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,5 +1,6 @@
 """Several instances share one state: updates seen, the sender's lease, live instances, flood
-control, and which unanswered questions went to the organisers.
+control, operators' requests (reload the FAQ), and which unanswered questions went to the
+organisers.
 
 Revision ID: 0006
 Revises: 0005
@@ -35,6 +36,9 @@ def upgrade() -> None:
                     sa.Column("stamp", sa.Float(), nullable=False, index=True),
                     sa.Column("warned", sa.Boolean(), nullable=False,
                               server_default=sa.false()))
+    op.create_table("requests",
+                    sa.Column("name", sa.String(32), primary_key=True),
+                    sa.Column("at", sa.DateTime(timezone=True), nullable=False))
     op.add_column("unanswered", sa.Column("forwarded_at", sa.DateTime(timezone=True),
                                           nullable=True))
 
@@ -43,5 +47,5 @@ def downgrade() -> None:
     """Drop them."""
     with op.batch_alter_table("unanswered") as batch:
         batch.drop_column("forwarded_at")
-    for table in ("buckets", "instances", "leases", "updates_seen"):
+    for table in ("requests", "buckets", "instances", "leases", "updates_seen"):
         op.drop_table(table)
