@@ -548,14 +548,19 @@ async def on_error(update: object, context: CareerContext) -> None:
 
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register commands and descriptions, in French and English, at start."""
+    """Register commands and descriptions, in French and English, at start (all at once: six
+    round trips one after the other would delay the first answer).
+    """
     bot = application.bot
+    requests = []
     for lang, index in (("fr", 1), ("en", 2)):
         code = None if lang == "fr" else "en"
         commands = [BotCommand(c[0], c[index]) for c in COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
-        await bot.set_my_description(DESCRIPTION[lang], language_code=code)
-        await bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)
+        requests += [bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                         language_code=code),
+                     bot.set_my_description(DESCRIPTION[lang], language_code=code),
+                     bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)]
+    await asyncio.gather(*requests)
     log.info("bot @%s ready", bot.username)
 
 

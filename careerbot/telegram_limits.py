@@ -137,7 +137,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Result:
         """Send within Telegram's limits; retry what the policy allows (see the module)."""
-        patient = rate_limit_args is None and endpoint != "getUpdates"
+        # getMe comes at start: an unreachable API must stop the bot with one line, not in a minute.
+        patient = rate_limit_args is None and endpoint not in ("getUpdates", "getMe")
         deadline = time.monotonic() + self.patience
         attempt = 0
         if patient and data.get("chat_id") is not None:
