@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-from dotenv import dotenv_values
+from dotenv import dotenv_values, find_dotenv
 
 from careerbot.config import Config, ConfigError, storage_location
 from careerbot.config import from_env as config_from_env
@@ -210,8 +210,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def environment() -> dict[str, str]:
-    """The environment, completed by ./.env when there is one (the environment wins)."""
-    values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    """The environment, completed by the .env of the current directory or of the nearest parent
+    that has one (the environment wins); the same for every command.
+    """
+    found = find_dotenv(usecwd=True)
+    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
     return {**values, **os.environ}
 
 
