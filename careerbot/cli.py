@@ -242,11 +242,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_chat(args)
     from telegram.error import InvalidToken, NetworkError
 
-    from careerbot import (
-        metrics,
-        telegram_bot,  # only the Telegram mode needs python-telegram-bot
-    )
+    from careerbot import metrics
     from careerbot.faq_reload import build
+    from careerbot.telegram import bot as telegram_bot  # only here is python-telegram-bot needed
 
     config = telegram_config(args)
     try:
@@ -305,7 +303,7 @@ def prepared_sessions(url: str) -> Any:
 
 def open_announcing(config: Config, faq: Faq) -> Any:
     """Subscriptions and announcements on the configured database (migrated at start)."""
-    from careerbot.telegram_announce import Announcing
+    from careerbot.telegram.announce import Announcing
 
     db = prepared_sessions(database_url(config.database_url, config.data_dir))
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
@@ -338,7 +336,7 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 def cmd_broadcast(args: argparse.Namespace) -> int:
     """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
     from careerbot.storage import outbox, subscribers
-    from careerbot.telegram_announce import event_announcement, event_topics
+    from careerbot.telegram.announce import event_announcement, event_topics
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
@@ -437,7 +435,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     """Show, set or delete the bot's webhook at Telegram (for operators)."""
     from telegram import Bot
 
-    from careerbot.telegram_bot import ALLOWED_UPDATES
+    from careerbot.telegram.bot import ALLOWED_UPDATES
 
     config = telegram_config(args)
 

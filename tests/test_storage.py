@@ -82,7 +82,7 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     from careerbot.faq import Event, Faq
-    from careerbot.telegram_announce import create_reminders
+    from careerbot.telegram.announce import create_reminders
 
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)

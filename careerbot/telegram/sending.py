@@ -21,9 +21,9 @@ from careerbot import announcements as ui
 from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
 from careerbot.storage import coordination, drafts, outbox, subscribers
-from careerbot.telegram_announce import Announcing, reminders_forever
-from careerbot.telegram_keyboard import keyboard
-from careerbot.telegram_sender import TelegramSender
+from careerbot.telegram.announce import Announcing, reminders_forever
+from careerbot.telegram.keyboard import keyboard
+from careerbot.telegram.sender import TelegramSender
 
 log = logging.getLogger("careerbot.broadcast")
 

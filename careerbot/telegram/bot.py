@@ -61,7 +61,7 @@ from careerbot.faq_reload import Loaded, Reloader
 from careerbot.storage import coordination, feedback, subscribers
 from careerbot.storage.database import dialect, head_revision, schema_is_current
 from careerbot.storage.flood import SharedThrottle
-from careerbot.telegram_announce import (
+from careerbot.telegram.announce import (
     Announcing,
     Answer,
     abandon_draft,
@@ -77,11 +77,11 @@ from careerbot.telegram_announce import (
     subscription_button,
     unsubscribe,
 )
+from careerbot.telegram.keyboard import keyboard as rows_keyboard
+from careerbot.telegram.limits import TelegramRateLimiter
+from careerbot.telegram.sending import start_sending
+from careerbot.telegram.web import serving, until_stopped, web_app
 from careerbot.telegram_html import visible_text
-from careerbot.telegram_keyboard import keyboard as rows_keyboard
-from careerbot.telegram_limits import TelegramRateLimiter
-from careerbot.telegram_sending import start_sending
-from careerbot.telegram_web import serving, until_stopped, web_app
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
