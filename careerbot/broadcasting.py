@@ -92,6 +92,10 @@ class Pacer:
         if slot > now:
             await self.sleep(slot - now)
 
+    def set_rate(self, rate: float) -> None:
+        """Keep another pace from the next slot on (the instances share Telegram's budget)."""
+        self.interval = 1.0 / rate
+
     def hold(self, seconds: float) -> None:
         """Send nothing for a while (Telegram asked us to wait)."""
         self.next_slot = max(self.next_slot, self.clock() + seconds)
@@ -115,6 +119,7 @@ class Broadcaster:
                  in_flight: int = 16, grace: float = 5.0, report_every: float = 2.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 holder: str | None = None,
                  on_blocked: Callable[[int], Awaitable[None]] | None = None,
                  on_progress: Callable[[outbox.Summary], Awaitable[None]] | None = None) -> None:
         self.sessions = sessions
@@ -124,6 +129,7 @@ class Broadcaster:
         self.grace = grace  # on stop, seconds given to the sends in flight to get their answer
         self.report_every = report_every
         self.clock = clock
+        self.holder = holder  # the sender's lease this engine sends under (None: no lease)
         self.on_blocked = on_blocked
         self.on_progress = on_progress
 
@@ -175,7 +181,7 @@ class Broadcaster:
             await slots.acquire()
             await self.pacer.wait()
             await self.sender.ready()
-            chat_id = await outbox.claim_one(self.sessions, broadcast_id)
+            chat_id = await outbox.claim_one(self.sessions, broadcast_id, self.holder)
             if chat_id is None:  # done, paused, cancelled or stopped, unless a send gives back
                 slots.release()
                 if not sends:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-from dotenv import dotenv_values
+from dotenv import dotenv_values, find_dotenv
 
 from careerbot.config import Config, ConfigError, storage_location
 from careerbot.config import from_env as config_from_env
@@ -210,8 +210,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def environment() -> dict[str, str]:
-    """The environment, completed by ./.env when there is one (the environment wins)."""
-    values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    """The environment, completed by the .env of the current directory or of the nearest parent
+    that has one (the environment wins); the same for every command.
+    """
+    found = find_dotenv(usecwd=True)
+    values = {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
     return {**values, **os.environ}
 
 
@@ -220,6 +223,8 @@ def telegram_config(args: argparse.Namespace) -> Config:
     env = environment()
     if args.faq:
         env["CAREERBOT_FAQ_DIR"] = args.faq
+    if getattr(args, "role", None):
+        env["CAREERBOT_ROLE"] = args.role
     try:
         return config_from_env(env)
     except ConfigError as error:
@@ -237,11 +242,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_chat(args)
     from telegram.error import InvalidToken, NetworkError
 
-    from careerbot import (
-        metrics,
-        telegram_bot,  # only the Telegram mode needs python-telegram-bot
-    )
+    from careerbot import metrics
     from careerbot.faq_reload import build
+    from careerbot.telegram import bot as telegram_bot  # only here is python-telegram-bot needed
 
     config = telegram_config(args)
     try:
@@ -300,7 +303,7 @@ def prepared_sessions(url: str) -> Any:
 
 def open_announcing(config: Config, faq: Faq) -> Any:
     """Subscriptions and announcements on the configured database (migrated at start)."""
-    from careerbot.telegram_announce import Announcing
+    from careerbot.telegram.announce import Announcing
 
     db = prepared_sessions(database_url(config.database_url, config.data_dir))
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
@@ -333,7 +336,7 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 def cmd_broadcast(args: argparse.Namespace) -> int:
     """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
     from careerbot.storage import outbox, subscribers
-    from careerbot.telegram_announce import event_announcement, event_topics
+    from careerbot.telegram.announce import event_announcement, event_topics
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
@@ -414,11 +417,25 @@ def cmd_links(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask every running instance on this database to reload the FAQ (they check every 2 s)."""
+    from careerbot.storage import coordination
+
+    problems = [p for p in check_directory(faq_dir(args.faq)) if p.severity == "error"]
+    asyncio.run(coordination.ask(storage_sessions()))
+    print("careerbot : rechargement demandé ; les instances en marche le font dans les 2 s.")
+    if problems:
+        print(f"careerbot : attention, la FAQ a {len(problems)} erreur(s) : elle sera refusée et "
+              "la version précédente continuera de répondre (careerbot check).", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def cmd_webhook(args: argparse.Namespace) -> int:
     """Show, set or delete the bot's webhook at Telegram (for operators)."""
     from telegram import Bot
 
-    from careerbot.telegram_bot import ALLOWED_UPDATES
+    from careerbot.telegram.bot import ALLOWED_UPDATES
 
     config = telegram_config(args)
 
@@ -484,7 +501,11 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--max-oos", type=float, default=0.01,
                      help="budget of answered out-of-scope messages (default 0.01)")
     command("chat", cmd_chat, "Chat with the bot in the terminal.")
-    command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else terminal).")
+    run = command("run", cmd_run, "Run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else "
+                  "terminal).")
+    run.add_argument("--role", choices=("all", "web", "worker"),
+                     help="web: answer updates; worker: send broadcasts and reminders (one at a "
+                     "time, others stand by); all (default, or $CAREERBOT_ROLE): both")
     broadcast = command("broadcast", cmd_broadcast,
                         "Queue an announcement for the running bot to send.")
     source = broadcast.add_mutually_exclusive_group(required=True)
@@ -498,6 +519,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=10)
     command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
+    command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")

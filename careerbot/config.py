@@ -39,6 +39,7 @@ class Config:
     webhook_secret: str | None = None  # required with webhook_url
     listen: tuple[str, int] | None = None  # where the web endpoints listen (None: nowhere)
     faq_watch: bool = False  # reload the FAQ when its files change
+    role: str = "all"  # web: answers updates; worker: sends broadcasts and reminders; all: both
 
     @property
     def base_url(self) -> str:
@@ -78,8 +79,19 @@ def from_env(env: Mapping[str, str]) -> Config:
         broadcast_rate=_positive(env, "CAREERBOT_BROADCAST_RATE", 28.0, maximum=30.0),
         reminder_ahead_hours=_positive(env, "CAREERBOT_REMINDER_HOURS", 24.0),
         faq_watch=_flag(env, "CAREERBOT_FAQ_WATCH"),
+        role=_role(env.get("CAREERBOT_ROLE", "")),
         **_web(env),
     )
+
+
+ROLES = ("all", "web", "worker")
+
+
+def _role(raw: str) -> str:
+    role = raw.strip().lower() or "all"
+    if role not in ROLES:
+        raise ConfigError(f"CAREERBOT_ROLE: {raw!r} must be one of {', '.join(ROLES)}")
+    return role
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -114,6 +114,23 @@ class Reloader:
             if version not in (self.current.version, self.refused):
                 await self.reload("files changed")
 
+    async def follow_requests(self, asked: Callable[[], Awaitable[datetime | None]],
+                              every: float = 2.0) -> None:
+        """Reload whenever an operator asks again (`careerbot reload`: a time in the database
+        that every instance reads), until cancelled.
+        """
+        seen = await asked()
+        while True:
+            await asyncio.sleep(every)
+            try:
+                latest = await asked()
+            except Exception as error:  # the database is away: ask again later
+                log.warning("reload requests unreadable (%s)", type(error).__name__)
+                continue
+            if latest is not None and latest != seen:
+                seen = latest
+                await self.reload("careerbot reload")
+
     async def _refuse(self, error: FaqError, why: str) -> None:
         version = await asyncio.to_thread(faq_version, self.directory)
         errors = [p for p in error.problems if p.severity == "error"]

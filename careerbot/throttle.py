@@ -8,10 +8,25 @@ from dataclasses import dataclass
 
 
 @dataclass
-class _Bucket:
+class Bucket:
+    """One user's tokens, when they were last counted, and whether "slow down" was said."""
+
     tokens: float
     updated: float
     warned: bool = False
+
+    def spend(self, now: float, burst: int, rate: float) -> str:
+        """Refill for the time passed, then take a token: 'ok', 'warn' (once), or 'drop'."""
+        self.tokens = min(burst, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.warned = False
+            return "ok"
+        if self.warned:
+            return "drop"
+        self.warned = True
+        return "warn"
 
 
 class Throttle:
@@ -23,7 +38,7 @@ class Throttle:
         self.rate = rate
         self.clock = clock
         self.max_users = max_users
-        self._buckets: dict[Hashable, _Bucket] = {}
+        self._buckets: dict[Hashable, Bucket] = {}
 
     def check(self, user: Hashable) -> str:
         """'ok' to serve the message, 'warn' to say "slow down" once, 'drop' to ignore it."""
@@ -32,17 +47,8 @@ class Throttle:
         if bucket is None:
             if len(self._buckets) >= self.max_users:
                 self._forget_full(now)
-            bucket = self._buckets[user] = _Bucket(float(self.burst), now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            bucket.warned = False
-            return "ok"
-        if bucket.warned:
-            return "drop"
-        bucket.warned = True
-        return "warn"
+            bucket = self._buckets[user] = Bucket(float(self.burst), now)
+        return bucket.spend(now, self.burst, self.rate)
 
     def _forget_full(self, now: float) -> None:
         """Drop the buckets that have refilled: they hold no information any more."""

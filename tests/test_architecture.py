@@ -7,14 +7,27 @@ import sys
 
 
 def test_core_imports_neither_telegram_nor_a_database() -> None:
-    """faq, matching, conversation, announcements, the payload codec, the draft machine, terminal
-    and the CLI's offline commands load neither telegram nor a database library.
+    """faq, matching, conversation, announcements, the payload codec, the draft machine, the
+    FAQ reloader, the budget split, terminal and the CLI's offline commands load neither telegram
+    nor a database library.
     """
     code = ("import sys, careerbot.faq_loader, careerbot.matching, careerbot.glossary, "
             "careerbot.conversation, careerbot.announcements, careerbot.callbacks, "
-            "careerbot.drafting, careerbot.faq_checks, "
+            "careerbot.drafting, careerbot.faq_checks, careerbot.faq_reload, careerbot.budget, "
             "careerbot.terminal, careerbot.evaluation, careerbot.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'telegram', 'sqlalchemy', 'sqlite3', 'httpx'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_only_the_telegram_package_imports_python_telegram_bot() -> None:
+    """python-telegram-bot is imported in careerbot/telegram/ and nowhere else in careerbot/."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "careerbot"
+    outside = [str(path.relative_to(package)) for path in package.rglob("*.py")
+               if "telegram" not in path.relative_to(package).parts[:-1]
+               and any(line.startswith(("import telegram", "from telegram ", "from telegram."))
+                       for line in path.read_text().splitlines())]
+    assert outside == []

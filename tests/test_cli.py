@@ -214,3 +214,16 @@ def test_database_that_cannot_be_opened_says_so(url: str) -> None:
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("careerbot: cannot open the database (")
     assert done.stderr.rstrip().endswith("check CAREERBOT_DATABASE_URL or CAREERBOT_DATA_DIR")
+
+
+def test_dotenv_is_found_from_a_subdirectory(tmp_path: Path) -> None:
+    """Every command reads the nearest .env up from where it runs: storage commands included."""
+    (tmp_path / ".env").write_text(f"CAREERBOT_DATA_DIR={tmp_path / 'from-dotenv'}\n")
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    script = Path(sys.executable).parent / "careerbot"
+    done = subprocess.run([str(script), "subscribers", "--faq", str(REPO / "faq")], cwd=inner,
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "from-dotenv" / "careerbot.db").exists()

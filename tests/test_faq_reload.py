@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 from careerbot.faq_reload import Loaded, Reloader, build
 from tests.botapi import BotApiDouble
 from tests.conftest import edit, line_of
-from tests.telegram_harness import running_bot
+from tests.telegram_harness import CAREERBOT, bot_environment, running_bot
 
 NEW_ANSWER = "Le <b>concours</b> reste la voie normale, revue ce matin."
+NEWER_ANSWER = "Le <b>concours</b> reste la voie normale, relue à midi."
 ADMIN_CHAT = -100_777
+ASKERS = itertools.count(6_100_000)
 
 
 def reloader(faq_dir: Path) -> tuple[Reloader, list[Loaded], list[str]]:
@@ -88,7 +92,8 @@ def test_watching_reloads_on_change(faq_dir: Path) -> None:
 def test_sighup_reloads_a_running_bot_and_keeps_the_last_good(faq_dir: Path,
                                                               tmp_path: Path) -> None:
     """In a running bot: SIGHUP takes an edit at once; a broken edit is refused, told to the
-    organisers' chat in one message with file and line, and answers go on; /aide shows the version.
+    organisers' chat in one message with file and line, and answers go on; /aide shows the version;
+    `careerbot reload`, run elsewhere, reaches the bot through the database.
     """
     with BotApiDouble() as double:
         double.send_text(1, "/start", chat_id=ADMIN_CHAT, chat_type="supergroup")
@@ -103,14 +108,7 @@ def test_sighup_reloads_a_running_bot_and_keeps_the_last_good(faq_dir: Path,
             edit(faq_dir / "acces.yaml",
                  "Le <b>concours</b> est la voie normale pour devenir fonctionnaire.", NEW_ANSWER)
             bot.process.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                asked = double.send_text(user, "c'est quoi un concours")
-                if "revue ce matin" in double.wait_reply(user, asked).params["text"]:
-                    break
-                time.sleep(0.2)
-            else:
-                raise AssertionError("the edit was never taken")
+            ask_until(double, user, "revue ce matin")
             help_after = double.wait_reply(user, double.send_text(user, "/aide")).params["text"]
             assert "FAQ " in help_before and help_after != help_before  # a new version shows
 
@@ -123,4 +121,46 @@ def test_sighup_reloads_a_running_bot_and_keeps_the_last_good(faq_dir: Path,
             assert f"acces.yaml:{line_of(path, 'n-existe-pas')}" in told.params["text"]
             asked = double.send_text(user, "c'est quoi un concours")
             assert "revue ce matin" in double.wait_reply(user, asked).params["text"]
+
+            # Fixed, then `careerbot reload` from another process, through the database.
+            edit(path, "related: [n-existe-pas]", "related: [contractuel]")
+            edit(path, NEW_ANSWER, NEWER_ANSWER)
+            done = subprocess.run([str(CAREERBOT), "reload", "--faq", str(faq_dir)],
+                                  env=bot_environment(double, faq_dir, env), cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            ask_until(double, user, "relue à midi")
         double.assert_no_violations()
+
+
+def ask_until(double: BotApiDouble, user: int, expected: str, timeout: float = 20) -> None:
+    """Ask until the answer shows `expected` (a reload is asynchronous); each time as another
+    user, so that flood control is not what is tested.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        asker = next(ASKERS)
+        asked = double.send_text(asker, "c'est quoi un concours")
+        if expected in double.wait_reply(asker, asked).params["text"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the answer never showed {expected!r}")
+
+
+def test_reload_requests_are_followed_once_each(faq_dir: Path) -> None:
+    """A new request time triggers one reload; the same time again, none."""
+    reload, swapped, _ = reloader(faq_dir)
+    times = iter([None, None, 1.0, 1.0, 2.0])
+
+    async def asked() -> float | None:
+        return next(times, 2.0)
+
+    async def scenario() -> None:
+        follow = asyncio.create_task(reload.follow_requests(asked, every=0.01))  # type: ignore[arg-type]
+        edit(faq_dir / "acces.yaml",
+             "Le <b>concours</b> est la voie normale pour devenir fonctionnaire.", NEW_ANSWER)
+        await asyncio.sleep(0.3)
+        follow.cancel()
+
+    asyncio.run(scenario())
+    assert len(swapped) == 2  # at 1.0 and at 2.0

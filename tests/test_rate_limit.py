@@ -23,8 +23,8 @@ from telegram.request import HTTPXRequest
 
 from careerbot.broadcasting import Outcome
 from careerbot.faq_loader import load_faq
-from careerbot.telegram_limits import ONE_ATTEMPT, ReplyDropped, TelegramRateLimiter, sent_nothing
-from careerbot.telegram_sender import TelegramSender
+from careerbot.telegram.limits import ONE_ATTEMPT, ReplyDropped, TelegramRateLimiter, sent_nothing
+from careerbot.telegram.sender import TelegramSender
 from tests.botapi import BotApiDouble
 
 FAQ = load_faq(Path(__file__).resolve().parent.parent / "faq")[0]

@@ -46,18 +46,18 @@ async def fresh(tmp_path: Path) -> Any:
 def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
     """Upgrading an empty database, and one at every earlier revision, reaches the same schema."""
     async def scenario() -> None:
-        for start in (None, "0001", "0002", "0003", "0004"):
+        for start in (None, "0001", "0002", "0003", "0004", "0005"):
             folder = tmp_path / (start or "empty")
             engine = open_engine(await database_url(folder))
             if start:
                 await migrate(engine, start)
                 assert await current_revision(engine) == start
             await migrate(engine)
-            assert await current_revision(engine) == "0005"
+            assert await current_revision(engine) == "0006"
             async with engine.connect() as connection:
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
-                    "feedback"} <= tables
+                    "feedback", "updates_seen", "leases", "instances", "buckets", "requests"} <= tables
             await engine.dispose()
     run(scenario)
 
@@ -124,7 +124,7 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     from careerbot.faq import Event, Faq
-    from careerbot.telegram_announce import create_reminders
+    from careerbot.telegram.announce import create_reminders
 
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)

@@ -104,3 +104,9 @@ async def schema_is_current(db: async_sessionmaker, head: str) -> bool:  # type:
     async with db() as session:
         found = await session.scalar(text("SELECT version_num FROM alembic_version"))
     return bool(found == head)
+
+
+def dialect(db: async_sessionmaker) -> str:  # type: ignore[type-arg]
+    """The database engine behind a session factory: "sqlite" or "postgresql"."""
+    bind = db.kw.get("bind")
+    return str(bind.dialect.name) if bind is not None else "unknown"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -81,3 +81,27 @@ async def ratings(sessions: Sessions) -> dict[str, tuple[int, int]]:
                    func.sum(case((Feedback.helpful, 0), else_=1)))
             .group_by(Feedback.entry_id))
         return {str(r[0]): (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+
+async def hand_to_team(sessions: Sessions, tag: str, *, cap: int = 3,
+                       within: timedelta = timedelta(hours=1)) -> tuple[str, str | None]:
+    """The user's latest unanswered question (of the last hour), to send to the organisers, and
+    marked as sent: ("sent", text); ("nothing", None) when there is none left; ("capped", None)
+    after `cap` questions in 24 hours. Any instance can answer: the record is in the database.
+    """
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        row = await session.scalar(
+            select(Unanswered)
+            .where(Unanswered.tag == tag, Unanswered.forwarded_at.is_(None),
+                   Unanswered.created_at >= now - within)
+            .order_by(Unanswered.id.desc()).limit(1).with_for_update())
+        if row is None:
+            return "nothing", None
+        sent_today = await session.scalar(
+            select(func.count()).select_from(Unanswered)
+            .where(Unanswered.tag == tag, Unanswered.forwarded_at >= now - timedelta(days=1)))
+        if (sent_today or 0) >= cap:
+            return "capped", None
+        row.forwarded_at = now
+        return "sent", row.text

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -120,6 +121,7 @@ class Unanswered(Base):
     status: Mapped[str] = mapped_column(String(16))  # fallback | suggest
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     tag: Mapped[str | None] = mapped_column(String(32), index=True)  # privacy.user_tag, 30 days
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # sent to the organisers
 
 
 class Feedback(Base):
@@ -138,3 +140,55 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     tag: Mapped[str | None] = mapped_column(String(32))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UpdateSeen(Base):
+    """An update some instance took: a redelivered or duplicated one is answered once."""
+
+    __tablename__ = "updates_seen"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class Lease(Base):
+    """A job only one instance may do at a time (sending broadcasts), and who does it until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Instance(Base):
+    """A running instance, its role, when it was last alive and its recent sends per second."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sends: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Bucket(Base):
+    """A user's flood-control token bucket, shared by the instances; keyed by the user's one-way
+    tag, never their id, and dropped once full again.
+    """
+
+    __tablename__ = "buckets"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float, index=True)  # Unix time of the last refill
+    warned: Mapped[bool] = mapped_column(default=False)
+
+
+class Request(Base):
+    """An operator's request to every instance (reload the FAQ), and when it was last made."""
+
+    __tablename__ = "requests"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

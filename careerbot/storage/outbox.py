@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from careerbot.storage import coordination
 from careerbot.storage.models import Broadcast, Delivery
 from careerbot.storage.subscribers import audience_query
 
@@ -117,10 +118,12 @@ async def waiting(sessions: Sessions) -> int:
             .where(Broadcast.state == RUNNING, Delivery.state == PENDING)) or 0)
 
 
-async def claim_one(sessions: Sessions, broadcast_id: int) -> int | None:
+async def claim_one(sessions: Sessions, broadcast_id: int,
+                    holder: str | None = None) -> int | None:
     """Take the next pending delivery of a running broadcast, committed as `sending`: called
     just before its request leaves, so that a crash leaves `sending` only what was in flight.
-    None when nothing is left to send, or the broadcast is not running (paused, cancelled...).
+    None when nothing is left to send, or the broadcast is not running (paused, cancelled...),
+    or `holder` no longer holds the sender's lease (another instance sends now).
     """
     running = (select(Broadcast.id)
                .where(Broadcast.id == broadcast_id, Broadcast.state == RUNNING).exists())
@@ -129,11 +132,12 @@ async def claim_one(sessions: Sessions, broadcast_id: int) -> int | None:
                      .order_by(Delivery.chat_id).limit(1)
                      .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
                      .scalar_subquery())
+    fence = coordination.holding(holder) if holder else true()
     async with sessions.begin() as session:
         claimed = await session.scalar(
             update(Delivery)
             .where(Delivery.broadcast_id == broadcast_id, Delivery.chat_id == first_pending,
-                   Delivery.state == PENDING, running)
+                   Delivery.state == PENDING, running, fence)
             .values(state=SENDING, attempts=Delivery.attempts + 1, updated_at=_now())
             .returning(Delivery.chat_id))
         return None if claimed is None else int(claimed)

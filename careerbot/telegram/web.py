@@ -90,6 +90,21 @@ async def serving(app: Starlette, listen: tuple[str, int]) -> asyncio.Task[None]
     return task
 
 
+def until_stopped() -> asyncio.Future[None]:
+    """Done at SIGINT or SIGTERM: what a worker without web endpoints waits for."""
+    loop = asyncio.get_running_loop()
+    stopped: asyncio.Future[None] = loop.create_future()
+
+    def stop() -> None:
+        log.info("stopping")
+        if not stopped.done():
+            stopped.set_result(None)
+
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop)
+    return stopped
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, stopped by our signal handlers: a SIGTERM ends in a clean exit 0.
 

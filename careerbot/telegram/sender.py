@@ -12,8 +12,8 @@ from telegram.ext import ExtBot
 from careerbot.announcements import event_buttons
 from careerbot.broadcasting import Outcome, Result
 from careerbot.faq import Faq
-from careerbot.telegram_keyboard import keyboard
-from careerbot.telegram_limits import ONE_ATTEMPT, TelegramRateLimiter, seconds, sent_nothing
+from careerbot.telegram.keyboard import keyboard
+from careerbot.telegram.limits import ONE_ATTEMPT, TelegramRateLimiter, seconds, sent_nothing
 
 
 class TelegramSender:

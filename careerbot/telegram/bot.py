@@ -8,13 +8,14 @@ identity or what they wrote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -50,15 +52,16 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
+from careerbot import budget, metrics
 from careerbot import callbacks as cb
-from careerbot import metrics
 from careerbot.broadcasting import Broadcaster
-from careerbot.config import DEFAULT_LISTEN, Config
+from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import drafts, feedback, outbox, subscribers
-from careerbot.storage.database import head_revision, schema_is_current
-from careerbot.telegram_announce import (
+from careerbot.storage import coordination, feedback, subscribers
+from careerbot.storage.database import dialect, head_revision, schema_is_current
+from careerbot.storage.flood import SharedThrottle
+from careerbot.telegram.announce import (
     Announcing,
     Answer,
     abandon_draft,
@@ -69,17 +72,16 @@ from careerbot.telegram_announce import (
     is_admin,
     list_broadcasts,
     my_subscriptions,
-    reminders_forever,
     start_draft,
     subscribe_start,
     subscription_button,
     unsubscribe,
 )
+from careerbot.telegram.keyboard import keyboard as rows_keyboard
+from careerbot.telegram.limits import TelegramRateLimiter
+from careerbot.telegram.sending import start_sending
+from careerbot.telegram.web import serving, until_stopped, web_app
 from careerbot.telegram_html import visible_text
-from careerbot.telegram_keyboard import keyboard as rows_keyboard
-from careerbot.telegram_limits import TelegramRateLimiter
-from careerbot.telegram_sender import TelegramSender
-from careerbot.telegram_web import serving, web_app
 from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
@@ -113,6 +115,8 @@ class Services:
     announcing: Announcing | None = None
     # Questions a user may send to the organisers: 3 a day (a bucket refilled over 24 hours).
     handoffs: Throttle = field(default_factory=lambda: Throttle(burst=3, rate=3 / 86_400))
+    # On PostgreSQL, where several instances may answer one user, flood control is shared.
+    shared_throttle: SharedThrottle | None = None
 
 
 class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -151,6 +155,13 @@ def command_name(text: str) -> str:
     return text.split()[0].lstrip("/").split("@")[0].lower()
 
 
+async def flood(services: Services, user_id: int) -> str:
+    """Flood control: shared by the instances on PostgreSQL, in this process otherwise."""
+    if services.shared_throttle is not None and services.announcing is not None:
+        return await services.shared_throttle.check(services.announcing.tag(user_id))
+    return services.throttle.check(user_id)
+
+
 async def start(update: Update, context: CareerContext) -> None:
     """/start, with deep links: /start <entry-id>, theme-<id> or parcours."""
     payload = context.args[0] if context.args else ""
@@ -180,7 +191,7 @@ async def text(update: Update, context: CareerContext) -> None:
     lang = language(update)
     announcing = services.announcing
     organiser = announcing is not None and is_admin(update, announcing)
-    verdict = "ok" if organiser else services.throttle.check(user.id)  # organisers are trusted
+    verdict = "ok" if organiser else await flood(services, user.id)  # organisers are trusted
     if verdict != "ok":
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
@@ -196,8 +207,8 @@ async def text(update: Update, context: CareerContext) -> None:
     reply = services.conversation.ask(question, lang)
     status = reply.match.status if reply.match else "empty"
     if status in ("fallback", "suggest"):
-        if context.user_data is not None:
-            context.user_data[PENDING_KEY] = question
+        if context.user_data is not None and announcing is None:
+            context.user_data[PENDING_KEY] = question  # with a database, the record holds it
         if announcing:
             await feedback.record_unanswered(announcing.db, question, status,
                                              announcing.tag(user.id))
@@ -207,6 +218,24 @@ async def text(update: Update, context: CareerContext) -> None:
     await send(update, reply)
     metrics.REPLIES.labels(outcome=status).inc()
     metrics.REPLY_SECONDS.observe(time.monotonic() - started)
+
+
+async def take_once(update: Update, context: CareerContext) -> None:
+    """Let an update through once, whichever instance gets it (Telegram redelivers a webhook
+    call that failed or timed out). Without the database, rather twice than never.
+    """
+    announcing = context.services.announcing
+    if announcing is None:
+        return
+    try:
+        first = await coordination.first_sight(announcing.db, update.update_id)
+    except Exception as error:
+        log.warning("could not check whether an update was handled (%s)", type(error).__name__)
+        return
+    if not first:
+        log.info("update already handled: skipped")
+        metrics.UPDATES.labels(kind="duplicate").inc()
+        raise ApplicationHandlerStop
 
 
 async def count_update(update: Update, _: CareerContext) -> None:
@@ -292,7 +321,7 @@ async def membership(update: Update, context: CareerContext) -> None:
 async def not_text(update: Update, context: CareerContext) -> None:
     """Stickers, photos, voice, files...: a short polite reply."""
     user = update.effective_user
-    if user is None or context.services.throttle.check(user.id) != "ok":
+    if user is None or await flood(context.services, user.id) != "ok":
         return
     await send(update, context.services.conversation.text("not_text", language(update)))
 
@@ -300,7 +329,7 @@ async def not_text(update: Update, context: CareerContext) -> None:
 async def unknown_command(update: Update, context: CareerContext) -> None:
     """A command the bot does not know (/foo), in private: how to use the bot."""
     user = update.effective_user
-    if user is None or context.services.throttle.check(user.id) != "ok":
+    if user is None or await flood(context.services, user.id) != "ok":
         return
     await send(update, context.services.conversation.text("unknown_command", language(update)))
 
@@ -448,18 +477,33 @@ def unchanged(message: Message, reply: Reply) -> bool:
 async def forward_to_team(update: Update, context: CareerContext, lang: Lang) -> None:
     """Send the user's last unanswered question to the organisers' chat, without identity."""
     services = context.services
-    question = (context.user_data or {}).pop(PENDING_KEY, None)
-    if services.admin_chat_id is None or not question:
+    user = update.effective_user
+    if services.admin_chat_id is None or user is None:
         await send(update, services.conversation.text("team_nothing", lang))
         return
-    user = update.effective_user
-    if user is None or services.handoffs.check(user.id) != "ok":
-        await send(update, services.conversation.text("team_capped", lang))
+    outcome, question = await question_for_team(context, user.id)
+    if outcome != "sent" or question is None:
+        await send(update, services.conversation.text(f"team_{outcome}", lang))
         return
     await context.bot.send_message(services.admin_chat_id,
                                    services.conversation.team_message(question))
     log.info("question forwarded to the organisers")
     await send(update, services.conversation.text("team_sent", lang))
+
+
+async def question_for_team(context: CareerContext, user_id: int) -> tuple[str, str | None]:
+    """The question to forward: from the database, where any instance finds it, else from this
+    process's memory; ("sent", text), ("nothing", None) or ("capped", None).
+    """
+    announcing = context.services.announcing
+    if announcing is not None:
+        return await feedback.hand_to_team(announcing.db, announcing.tag(user_id))
+    question = (context.user_data or {}).pop(PENDING_KEY, None)
+    if not question:
+        return "nothing", None
+    if context.services.handoffs.check(user_id) != "ok":
+        return "capped", None
+    return "sent", question
 
 
 async def inline(update: Update, context: CareerContext) -> None:
@@ -504,14 +548,19 @@ async def on_error(update: object, context: CareerContext) -> None:
 
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register commands and descriptions, in French and English, at start."""
+    """Register commands and descriptions, in French and English, at start (all at once: six
+    round trips one after the other would delay the first answer).
+    """
     bot = application.bot
+    requests = []
     for lang, index in (("fr", 1), ("en", 2)):
         code = None if lang == "fr" else "en"
         commands = [BotCommand(c[0], c[index]) for c in COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
-        await bot.set_my_description(DESCRIPTION[lang], language_code=code)
-        await bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)
+        requests += [bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                         language_code=code),
+                     bot.set_my_description(DESCRIPTION[lang], language_code=code),
+                     bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)]
+    await asyncio.gather(*requests)
     log.info("bot @%s ready", bot.username)
 
 
@@ -561,8 +610,11 @@ def build_application(config: Config, conversation: Conversation, *,
         .post_init(register_commands)
         .build()
     )
+    shared = (SharedThrottle(announcing.db)
+              if announcing is not None and dialect(announcing.db) == "postgresql" else None)
     application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
-                                                 config.admin_chat_id, announcing)
+                                                 config.admin_chat_id, announcing,
+                                                 shared_throttle=shared)
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
@@ -581,6 +633,7 @@ def build_application(config: Config, conversation: Conversation, *,
         InlineQueryHandler(inline),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     )
+    application.add_handler(TypeHandler(Update, take_once), group=-2)
     application.add_handler(TypeHandler(Update, count_update, block=False), group=-1)
     application.add_handlers(list(handlers))
     application.add_error_handler(on_error)
@@ -597,7 +650,7 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
     """
     application = build_application(config, loaded.conversation, announcing=announcing)
     application.post_init = starting(config, loaded, announcing)
-    if config.webhook_url is None and config.listen is None:
+    if config.role != "worker" and config.webhook_url is None and config.listen is None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return
     asyncio.run(run_with_web(application, config, announcing))
@@ -605,21 +658,24 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
 
 async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                        announcing: Announcing | None) -> None:
-    """Serve the web endpoints while updates come by webhook, or by polling beside them."""
-    assert config.listen is not None or config.webhook_url is not None
-    path = (urlsplit(config.webhook_url).path or "/") if config.webhook_url else None
+    """Serve the web endpoints while updates come by webhook, or by polling beside them; a
+    worker takes no updates, and serves the endpoints only with CAREERBOT_LISTEN.
+    """
+    fetch = config.role != "worker"
+    path = (urlsplit(config.webhook_url).path or "/") if fetch and config.webhook_url else None
     app = web_app(application, ready=readiness(announcing), webhook_path=path,
                   secret=config.webhook_secret)
     async with application:
         if application.post_init:
             await application.post_init(application)
-        web = await serving(app, config.listen or DEFAULT_LISTEN)  # before Telegram may push
-        if config.webhook_url:
+        # Listening before setWebhook, since Telegram may push at once.
+        web = await serving(app, config.listen) if config.listen else until_stopped()
+        if fetch and config.webhook_url:
             # Idempotent; never deleted at shutdown, since another instance may still serve it.
             await application.bot.set_webhook(config.webhook_url,
                                               secret_token=config.webhook_secret,
                                               allowed_updates=ALLOWED_UPDATES)
-        elif application.updater:
+        elif fetch and application.updater:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
                                                     drop_pending_updates=False)
         await application.start()
@@ -644,21 +700,93 @@ def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
 
 def starting(config: Config, loaded: Loaded,
              announcing: Announcing | None) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: commands, broadcasts and reminders (with a database), live reloads."""
+    """The start-up hook: commands (web), broadcasts and reminders (worker, with a database),
+    live reloads (all roles).
+    """
 
     async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        if announcing is not None:
-            await background(config, announcing)(application)
-        else:
+        if config.role != "worker":
             await register_commands(application)
         start_reloads(application, config, loaded, announcing)
+        if announcing is None:
+            return
+        instance = uuid.uuid4().hex[:12]  # names this process to its peers; says nothing of anyone
+        broadcaster = (start_sending(application, config, announcing, instance)
+                       if config.role != "web" else None)
+        if config.role != "worker":
+            services: Services = application.bot_data["careerbot"]
+            keep_running(application, tidy(announcing, services.shared_throttle), "tidy")
+        keep_running(application, share_budget(application, config, announcing, instance,
+                                               broadcaster), "budget")
 
     return start
 
 
+async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
+                       announcing: Announcing, instance: str, broadcaster: Broadcaster | None,
+                       every: float = 2.0) -> None:
+    """Every 2 s: tell the peers how busy this instance is, and keep to its share of Telegram's
+    budget (see budget.py); at the end, leave, so the others take the whole budget at once.
+    """
+    limiter = application.bot.rate_limiter
+    counted, since = (limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0,
+                      time.monotonic())
+    try:
+        while True:
+            await asyncio.sleep(every)
+            replies = limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0
+            rate = (replies - counted) / max(time.monotonic() - since, 1e-3)
+            counted, since = replies, time.monotonic()
+            try:
+                peers = await coordination.beat(announcing.db, instance, config.role, rate)
+            except Exception as error:  # the database is away: keep the last share
+                log.warning("heartbeat failed (%s)", type(error).__name__)
+                continue
+            share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate)
+            if isinstance(limiter, TelegramRateLimiter) and config.role in budget.ANSWERING:
+                limiter.set_overall_rate(share.per_answering_instance)
+            if broadcaster is not None:
+                broadcaster.pacer.set_rate(share.broadcast)
+    finally:
+        with contextlib.suppress(Exception):
+            await coordination.leave(announcing.db, instance)
+
+
+async def tidy(announcing: Announcing, shared: SharedThrottle | None,
+               every: float = 3600.0) -> None:
+    """Hourly, drop the records of updates too old for Telegram to send again, and the flood
+    buckets that have refilled.
+    """
+    while True:
+        try:
+            await coordination.forget_old_updates(announcing.db)
+            if shared is not None:
+                await shared.forget_full()
+        except Exception as error:  # the database is away: next hour
+            log.warning("old records not dropped (%s)", type(error).__name__)
+        await asyncio.sleep(every)
+
+
+def keep_running(application: Application[Any, Any, Any, Any, Any, Any],
+                 work: Coroutine[Any, Any, None], name: str) -> None:
+    """Run `work` in the background until the application stops."""
+    task = asyncio.create_task(work, name=name)
+    stopped = application.post_stop
+
+    async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if stopped is not None:
+            await stopped(app)
+
+    application.post_stop = stop
+
+
 def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                   loaded: Loaded, announcing: Announcing | None) -> Reloader:
-    """Reload the FAQ on SIGHUP, and on file changes with CAREERBOT_FAQ_WATCH=1."""
+    """Reload the FAQ on SIGHUP, on `careerbot reload` (any instance sharing the database), and
+    on file changes with CAREERBOT_FAQ_WATCH=1.
+    """
     services: Services = application.bot_data["careerbot"]
 
     def swap(new: Loaded) -> None:
@@ -673,7 +801,7 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
 
     reloader = Reloader(config.faq_dir, loaded, team_inbox=config.admin_chat_id is not None,
                         swap=swap, notify=notify)
-    tasks: set[asyncio.Task[Any]] = set()
+    tasks: set[asyncio.Task[Any]] = set()  # reloads under way (a reference keeps them alive)
 
     def on_sighup() -> None:
         task = asyncio.create_task(reloader.reload("SIGHUP"))
@@ -682,62 +810,8 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
     if config.faq_watch:
-        tasks.add(asyncio.create_task(reloader.watch(), name="faq-watch"))
-    stopped = application.post_stop
-
-    async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if stopped is not None:
-            await stopped(app)
-
-    application.post_stop = stop
+        keep_running(application, reloader.watch(), "faq-watch")
+    if announcing is not None:
+        keep_running(application, reloader.follow_requests(
+            lambda: coordination.asked(announcing.db)), "reload-requests")
     return reloader
-
-
-def background(config: Config, announcing: Announcing) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: register commands, recover interrupted sends, start the senders."""
-
-    async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        await register_commands(application)
-        bot = application.bot
-        last_report: dict[int, float] = {}
-
-        async def unsubscribe_blocked(chat_id: int) -> None:
-            await subscribers.unsubscribe(announcing.db, chat_id)
-
-        async def progress(summary: outbox.Summary) -> None:
-            now = asyncio.get_running_loop().time()
-            final = summary.state not in (outbox.RUNNING, outbox.SCHEDULED)
-            if not final and now - last_report.get(summary.id, 0) < 5:
-                return
-            # Stored at confirmation: after a restart the report resumes in the same message.
-            target = await drafts.report_target(announcing.db, summary.id)
-            if target is None:
-                return
-            last_report[summary.id] = now
-            shown = ui.report_reply(summary)
-            try:
-                await bot.edit_message_text(shown.html, chat_id=target[0], message_id=target[1],
-                                            reply_markup=keyboard(shown))
-            except BadRequest as error:  # the organiser deleted the message: fine
-                log.info("progress report not updated: %s", error)
-
-        broadcaster = Broadcaster(announcing.db, TelegramSender(bot, lambda: announcing.faq),
-                                  rate=config.broadcast_rate, on_blocked=unsubscribe_blocked,
-                                  on_progress=progress)
-        await broadcaster.recover()
-        tasks = [asyncio.create_task(broadcaster.forever(), name="broadcasts"),
-                 asyncio.create_task(reminders_forever(
-                     announcing, timedelta(hours=config.reminder_ahead_hours)), name="reminders")]
-
-        async def stop(_: Application[Any, Any, Any, Any, Any, Any]) -> None:
-            for task in tasks:  # a send in flight ends as 'sending', recovered as 'unknown'
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        application.post_stop = stop
-
-    return start
-

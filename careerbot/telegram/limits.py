@@ -114,6 +114,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self.network_retries = network_retries
         self.backoff = backoff
         self.patience = patience
+        self.replies = 0  # replies sent since start (a broadcast send is not one)
+
+    def set_overall_rate(self, rate: float) -> None:
+        """Keep to another share of Telegram's budget (instances share it: see budget.py)."""
+        if self.overall is not None and abs(self.overall.max_rate - rate) >= 0.5:
+            self.overall = AsyncLimiter(rate, 1.0)  # requests already waiting keep the old one
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -131,9 +137,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Result:
         """Send within Telegram's limits; retry what the policy allows (see the module)."""
-        patient = rate_limit_args is None and endpoint != "getUpdates"
+        # getMe comes at start: an unreachable API must stop the bot with one line, not in a minute.
+        patient = rate_limit_args is None and endpoint not in ("getUpdates", "getMe")
         deadline = time.monotonic() + self.patience
         attempt = 0
+        if patient and data.get("chat_id") is not None:
+            self.replies += 1
         while True:
             try:
                 return await self._send(callback, args, kwargs, data)

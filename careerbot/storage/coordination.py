@@ -1,0 +1,128 @@
+"""What several instances share to act as one: each update taken once, one sender at a time,
+and who is alive (to share Telegram's budget).
+
+Plain rows with INSERT ... ON CONFLICT, so SQLite (one machine) and PostgreSQL (several) behave
+the same; no advisory lock, so that a lease survives a connection pool and can be inspected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from careerbot.storage.models import Instance, Lease, Request, UpdateSeen
+
+Sessions = async_sessionmaker[AsyncSession]
+SENDER = "sender"  # the lease of the instance that sends broadcasts and reminders
+UPDATES_KEPT = timedelta(days=2)  # Telegram keeps an undelivered update 24 hours at most
+GONE = timedelta(minutes=1)  # an instance silent this long has died: its row goes
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """INSERT with ON CONFLICT support, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
+
+
+async def first_sight(sessions: Sessions, update_id: int) -> bool:
+    """Record that an update is being handled; False when an instance already took it (Telegram
+    redelivers a webhook call that failed or timed out).
+    """
+    async with sessions.begin() as session:
+        result = await session.execute(
+            _insert(session, UpdateSeen).values(update_id=update_id, seen_at=_now())
+            .on_conflict_do_nothing(index_elements=["update_id"]))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_old_updates(sessions: Sessions) -> int:
+    """Drop the record of updates too old to be redelivered; how many."""
+    async with sessions.begin() as session:
+        result = await session.execute(delete(UpdateSeen)
+                                       .where(UpdateSeen.seen_at < _now() - UPDATES_KEPT))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def hold(sessions: Sessions, holder: str, ttl: timedelta, name: str = SENDER) -> bool:
+    """Take the lease, or renew it; whether `holder` has it for `ttl` from now.
+
+    It is taken only when free: never held, released, or expired (its holder died).
+    """
+    now = _now()
+    async with sessions.begin() as session:
+        statement = _insert(session, Lease).values(name=name, holder=holder,
+                                                   expires_at=now + ttl)
+        result = await session.execute(statement.on_conflict_do_update(
+            index_elements=["name"], set_={"holder": holder, "expires_at": now + ttl},
+            where=or_(Lease.holder == holder, Lease.expires_at < now)))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(sessions: Sessions, holder: str, name: str = SENDER) -> None:
+    """Give the lease up at a clean stop, so that a standby takes over at once."""
+    async with sessions.begin() as session:
+        await session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+def holding(holder: str, name: str = SENDER) -> ColumnElement[bool]:
+    """A condition true while `holder` has the lease: a statement guarded by it does nothing
+    once the lease has passed to another instance (a fence against a paused former holder).
+    """
+    return exists(select(Lease.name).where(Lease.name == name, Lease.holder == holder,
+                                           Lease.expires_at > _now()))
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A live instance: its role and the replies it sent per second lately."""
+
+    role: str
+    replies: float
+
+
+async def beat(sessions: Sessions, instance: str, role: str, replies: float,
+               alive: timedelta = timedelta(seconds=6)) -> list[Peer]:
+    """Say this instance is alive (and how busy); the instances alive now, itself included."""
+    now = _now()
+    async with sessions.begin() as session:
+        statement = _insert(session, Instance).values(id=instance, role=role, seen_at=now,
+                                                      sends=replies)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["id"], set_={"role": role, "seen_at": now, "sends": replies}))
+        await session.execute(delete(Instance).where(Instance.seen_at < now - GONE))
+        rows = await session.execute(select(Instance.role, Instance.sends)
+                                     .where(Instance.seen_at >= now - alive))
+        return [Peer(str(role_), float(sends)) for role_, sends in rows]
+
+
+async def leave(sessions: Sessions, instance: str) -> None:
+    """At a clean stop: the others share the budget without this instance at once."""
+    async with sessions.begin() as session:
+        await session.execute(delete(Instance).where(Instance.id == instance))
+
+
+RELOAD = "faq-reload"
+
+
+async def ask(sessions: Sessions, name: str = RELOAD) -> datetime:
+    """Ask every running instance to do something (reload the FAQ); when it was asked."""
+    now = _now()
+    async with sessions.begin() as session:
+        await session.execute(_insert(session, Request).values(name=name, at=now)
+                              .on_conflict_do_update(index_elements=["name"], set_={"at": now}))
+    return now
+
+
+async def asked(sessions: Sessions, name: str = RELOAD) -> datetime | None:
+    """When it was last asked (None: never)."""
+    async with sessions() as session:
+        return await session.scalar(select(Request.at).where(Request.name == name))
