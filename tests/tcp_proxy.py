@@ -48,7 +48,11 @@ class TcpProxy:
     def stop(self) -> None:
         """Stop listening and reset every connection."""
         if self._listener is not None:
-            self._listener.close()  # accept() fails and its thread ends
+            try:  # wakes the thread blocked in accept(), which close() alone would not
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
         self.cut()
         if self._thread is not None:
             self._thread.join(timeout=5)
