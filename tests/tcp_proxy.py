@@ -12,6 +12,7 @@ kernel says so: the client learns it at its next request instead of waiting for 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -48,10 +49,8 @@ class TcpProxy:
     def stop(self) -> None:
         """Stop listening and reset every connection."""
         if self._listener is not None:
-            try:  # wakes the thread blocked in accept(), which close() alone would not
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # wakes the thread blocked in accept(),
+                self._listener.shutdown(socket.SHUT_RDWR)  # which close() alone would not
             self._listener.close()
         self.cut()
         if self._thread is not None:
