@@ -258,6 +258,15 @@ def subscribe_directly(double: BotApiDouble, cluster: Cluster, chats: list[int])
         double.take_update(double.my_chat_member(chat, "member"))
 
 
+def metric(cluster: Cluster, name: str, sample: str) -> float:
+    """One sample of an instance's /metrics (0 when absent)."""
+    status, page = http_get(cluster.url(name) + "/metrics")
+    assert status == 200
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+              for line in page.splitlines() if line and not line.startswith("#")}
+    return values.get(sample, 0.0)
+
+
 def copies(double: BotApiDouble, chat: int, text_: str) -> int:
     """How many copies of a broadcast text a chat received."""
     return sum(1 for m in double.messages_to(chat) if m.text == text_)
@@ -329,6 +338,8 @@ def test_updates_round_robin_with_duplicates_are_answered_once(double: BotApiDou
     assert {user: per_user[user] for user in users} == {user: 1 for user in users}
     by = Counter(c.client for c in replies)
     assert set(by) == {WEB_A, WEB_B} and min(by.values()) >= 25, by  # both served their share
+    assert sum(metric(cluster, name, 'careerbot_updates_total{kind="duplicate"}')
+               for name in (WEB_A, WEB_B)) == 3  # and each instance counts what it skipped
 
 
 def test_a_draft_started_on_one_instance_is_confirmed_on_the_other(double: BotApiDouble,
