@@ -1,6 +1,8 @@
 """A minimal python-telegram-bot echo bot: the framework's ceiling in bench_telegram.py.
 
-One MessageHandler replying the text, ``concurrent_updates(64)``, no rate limiter, no logging.
+One MessageHandler replying the text, ``concurrent_updates(64)``, no logging, and the same rate
+limiter and HTTP settings as careerbot, so that the comparison isolates careerbot's own work
+(matching, keyboards, storage).
 Reads TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL (the server root, e.g. http://127.0.0.1:PORT;
 the bot calls {root}/bot{token}/{method}), like `careerbot run`. Started by bench_telegram.py:
 
@@ -10,9 +12,15 @@ the bot calls {root}/bot{token}/{method}), like `careerbot run`. Started by benc
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from careerbot.telegram.limits import TelegramRateLimiter
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -23,6 +31,9 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build(token: str, api_root: str) -> Application:  # type: ignore[type-arg]
     application = (ApplicationBuilder().token(token).base_url(f"{api_root.rstrip('/')}/bot")
+                   .rate_limiter(TelegramRateLimiter())
+                   .request(HTTPXRequest(connection_pool_size=256))
+                   .get_updates_request(HTTPXRequest())
                    .concurrent_updates(64).build())
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, echo))
     return application

@@ -143,6 +143,13 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
         assert len(first) == 1
         summary = await outbox.summary(db, first[0])
         assert summary is not None and summary.total == 1  # only the events follower
+        # Stopped between creating a reminder and confirming it: the next check confirms it.
+        other = Event("autre", "Autre", now + timedelta(hours=5), now + timedelta(hours=6),
+                      "Lille", "https://fp21.fr/", (), "x")
+        stuck = await outbox.create(db, "rappel", ["evenements"], kind="reminder", event_id="autre")
+        with_other = Faq(entries=(), themes=(), events=(soon, other))
+        assert await create_reminders(db, with_other, now, timedelta(hours=24)) == [stuck]
+        assert await create_reminders(db, with_other, now, timedelta(hours=24)) == []
         await engine.dispose()
     run(scenario)
 

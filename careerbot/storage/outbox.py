@@ -99,6 +99,13 @@ async def confirm(sessions: Sessions, broadcast_id: int) -> int:
         return total
 
 
+async def reminder_of(sessions: Sessions, event_id: str) -> int | None:
+    """The reminder broadcast of an event, if one was created."""
+    async with sessions() as session:
+        return await session.scalar(select(Broadcast.id).where(Broadcast.kind == "reminder",
+                                                               Broadcast.event_id == event_id))
+
+
 async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
     """Broadcasts to work on now: running ones, and scheduled ones whose time has come."""
     moment = now or _now()

@@ -79,9 +79,13 @@ async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedel
         try:
             broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
                                             kind="reminder", event_id=event.id)
-        except IntegrityError:
-            continue  # already reminded (even before a restart): once is enough
-        await outbox.confirm(db, broadcast)
+        except IntegrityError:  # already reminded (even before a restart): once is enough,
+            found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
+            if found is None or not await outbox.confirm(db, found):
+                continue
+            broadcast = found
+        else:
+            await outbox.confirm(db, broadcast)
         created.append(broadcast)
     return created
 
