@@ -67,6 +67,14 @@ async def fresh_database(name: str) -> str:
     return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
 
 
+async def drop_database(name: str) -> None:
+    """Remove a database made by `fresh_database` (connections still open are ended)."""
+    admin = open_engine(SERVER).execution_options(isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    await admin.dispose()
+
+
 async def database_url(place: Path) -> str:
     """The test's database: an SQLite file in `place`, or a PostgreSQL database named after it."""
     if current == SQLITE:
