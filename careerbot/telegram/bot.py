@@ -87,7 +87,7 @@ from careerbot.throttle import Throttle
 log = logging.getLogger("careerbot.telegram")
 
 MAX_QUESTION = 1000  # characters matched; beyond that a message is rambling, not more precise
-PENDING_KEY = "unanswered"  # user_data key: the last unanswered question, in memory only
+PENDING_KEY = "unanswered"  # user_data key of the last unanswered question, without a database
 DESCRIPTION = {
     "fr": ("Vous voulez travailler dans la fonction publique ? Posez vos questions : concours, "
            "catégories A, B, C, contrats, alternance, offres… Un service de l'association FP21."),
