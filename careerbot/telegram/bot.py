@@ -570,31 +570,51 @@ class TolerantBot(ExtBot[Any]):
     Without it one such update (a poll from a Bot API server older than 9.6, say) makes
     getUpdates fail on every call: polling never gets past it and nobody is answered. The update
     is replaced by an empty one with the same update_id, so the offset moves on, no handler runs,
-    and one line says so, without its content.
+    and one line says so, without its content. A batch is parsed once; only a batch that fails is
+    parsed again, update by update.
     """
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """The updates, each readable one parsed once, the unreadable ones emptied."""
+        self._last_batch: list[Any] = []
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except NetworkError:
+            raise
+        except Exception:  # a parsing failure: the library's own, not the user's
+            if not self._last_batch:
+                raise
+            return tuple(self._readable(raw) for raw in self._last_batch)
 
     async def _post(self, endpoint: str, data: dict[str, Any] | None = None,
                     **kwargs: Any) -> Any:
         result = await super()._post(endpoint, data, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
-            return [self._readable(raw) for raw in result]
+            self._last_batch = result
         return result
 
-    def _readable(self, raw: Any) -> Any:
+    def _readable(self, raw: Any) -> Update:
         try:
-            Update.de_json(raw, self)
-        except Exception as error:  # any parsing failure: the library's own, not the user's
+            return Update.de_json(raw, self)
+        except Exception as error:
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             log.warning("skipped update %s that python-telegram-bot cannot read (%s)",
                         update_id, type(error).__name__)
-            return {"update_id": update_id}
-        return raw
+            return Update(update_id=int(update_id or 0))
+
+
+def _no_update_contents(record: logging.LogRecord) -> bool:
+    # python-telegram-bot logs a batch it cannot parse with its whole content (users' messages):
+    # TolerantBot handles that batch, and logs one line without content.
+    return not record.getMessage().startswith("Error while parsing updates")
 
 
 def build_application(config: Config, conversation: Conversation, *,
                       throttle: Throttle | None = None, announcing: Announcing | None = None,
                       concurrency: int = 64) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application with every handler registered."""
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(name).addFilter(_no_update_contents)
     bot = TolerantBot(
         config.token, base_url=config.base_url, base_file_url=f"{config.api_root}/file/bot",
         defaults=Defaults(parse_mode=ParseMode.HTML,
