@@ -112,7 +112,9 @@ class Settings:
     suggest_min: float = 0.15  # P(right) needed to offer the leading entries as choices
     suggest_window: float = 0.2  # suggestions stay within this distance of the best score
     smalltalk_min: float = 80.0  # rapidfuzz ratio (0-100) to a small-talk pattern
-    candidates: int = 20
+    # Entries whose phrasings get the fuzzy signal (the costliest part of a match). On the dev
+    # set 10 gives exactly the figures of 20, in 0.9 ms a question instead of 1.5 ms.
+    candidates: int = 10
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
