@@ -15,7 +15,7 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,11 +54,12 @@ from telegram.request import HTTPXRequest
 from careerbot import announcements as ui
 from careerbot import budget, metrics
 from careerbot import callbacks as cb
+from careerbot.assistant import MAX_QUESTION, Assistant
 from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import coordination, feedback, subscribers
+from careerbot.storage import coordination, subscribers
 from careerbot.storage.database import dialect, head_revision, schema_is_current
 from careerbot.storage.flood import SharedThrottle
 from careerbot.telegram.announce import (
@@ -86,8 +87,6 @@ from careerbot.throttle import Throttle
 
 log = logging.getLogger("careerbot.telegram")
 
-MAX_QUESTION = 1000  # characters matched; beyond that a message is rambling, not more precise
-PENDING_KEY = "unanswered"  # user_data key of the last unanswered question, without a database
 DESCRIPTION = {
     "fr": ("Vous voulez travailler dans la fonction publique ? Posez vos questions : concours, "
            "catégories A, B, C, contrats, alternance, offres… Un service de l'association FP21."),
@@ -103,20 +102,18 @@ DROPPED_REPLIES = itertools.count(1)  # numbers the replies given up, since star
 
 @dataclass
 class Services:
-    """What the handlers share.
-
-    The conversation, flood control, the organisers' chat and, when a database is configured,
-    subscriptions and announcements.
+    """What the handlers share: the assistant (candidates' side), the organisers' chat and,
+    when a database is configured, subscriptions and announcements.
     """
 
-    conversation: Conversation
-    throttle: Throttle
+    assistant: Assistant
     admin_chat_id: int | None
     announcing: Announcing | None = None
-    # Questions a user may send to the organisers: 3 a day (a bucket refilled over 24 hours).
-    handoffs: Throttle = field(default_factory=lambda: Throttle(burst=3, rate=3 / 86_400))
-    # On PostgreSQL, where several instances may answer one user, flood control is shared.
-    shared_throttle: SharedThrottle | None = None
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation of the FAQ version answering now."""
+        return self.assistant.conversation
 
 
 class CareerContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -155,13 +152,6 @@ def command_name(text: str) -> str:
     return text.split()[0].lstrip("/").split("@")[0].lower()
 
 
-async def flood(services: Services, user_id: int) -> str:
-    """Flood control: shared by the instances on PostgreSQL, in this process otherwise."""
-    if services.shared_throttle is not None and services.announcing is not None:
-        return await services.shared_throttle.check(services.announcing.tag(user_id))
-    return services.throttle.check(user_id)
-
-
 async def start(update: Update, context: CareerContext) -> None:
     """/start, with deep links: /start <entry-id>, theme-<id> or parcours."""
     payload = context.args[0] if context.args else ""
@@ -191,7 +181,7 @@ async def text(update: Update, context: CareerContext) -> None:
     lang = language(update)
     announcing = services.announcing
     organiser = announcing is not None and is_admin(update, announcing)
-    verdict = "ok" if organiser else await flood(services, user.id)  # organisers are trusted
+    verdict = "ok" if organiser else await services.assistant.allowed(user.id)  # trusted
     if verdict != "ok":
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
@@ -203,17 +193,9 @@ async def text(update: Update, context: CareerContext) -> None:
             for reply in replies:
                 await send(update, reply)
             return
-    question = addressed_text(message, context.bot.username)[:MAX_QUESTION]
-    reply = services.conversation.ask(question, lang)
+    reply = await services.assistant.answer(user.id, addressed_text(message, context.bot.username),
+                                            lang)
     status = reply.match.status if reply.match else "empty"
-    if status in ("fallback", "suggest"):
-        if context.user_data is not None and announcing is None:
-            context.user_data[PENDING_KEY] = question  # with a database, the record holds it
-        if announcing:
-            await feedback.record_unanswered(announcing.db, question, status,
-                                             announcing.tag(user.id))
-    elif status == "answer" and announcing and reply.match and reply.match.entry_id:
-        reply = ui.with_feedback(reply, reply.match.entry_id, lang)
     log.info("question: %s", status)
     await send(update, reply)
     metrics.REPLIES.labels(outcome=status).inc()
@@ -321,7 +303,7 @@ async def membership(update: Update, context: CareerContext) -> None:
 async def not_text(update: Update, context: CareerContext) -> None:
     """Stickers, photos, voice, files...: a short polite reply."""
     user = update.effective_user
-    if user is None or await flood(context.services, user.id) != "ok":
+    if user is None or await context.services.assistant.allowed(user.id) != "ok":
         return
     await send(update, context.services.conversation.text("not_text", language(update)))
 
@@ -329,7 +311,7 @@ async def not_text(update: Update, context: CareerContext) -> None:
 async def unknown_command(update: Update, context: CareerContext) -> None:
     """A command the bot does not know (/foo), in private: how to use the bot."""
     user = update.effective_user
-    if user is None or await flood(context.services, user.id) != "ok":
+    if user is None or await context.services.assistant.allowed(user.id) != "ok":
         return
     await send(update, context.services.conversation.text("unknown_command", language(update)))
 
@@ -417,9 +399,9 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
     match action:
         case cb.Feedback(entry=entry_id, helpful=helpful):
             user = update.effective_user
-            await feedback.record_feedback(announcing.db, entry_id, helpful,
-                                           announcing.tag(user.id) if user else None,
-                                           message.message_id)
+            if user is not None:
+                await context.services.assistant.rate(user.id, entry_id, helpful,
+                                                       message.message_id)
             await replace(message, Reply(message.text_html, without_rows(
                 message, lambda a: isinstance(a, cb.Feedback))))
             return ui.TEXTS[lang]["thanks"]
@@ -481,7 +463,7 @@ async def forward_to_team(update: Update, context: CareerContext, lang: Lang) ->
     if services.admin_chat_id is None or user is None:
         await send(update, services.conversation.text("team_nothing", lang))
         return
-    outcome, question = await question_for_team(context, user.id)
+    outcome, question = await services.assistant.question_for_team(user.id)
     if outcome != "sent" or question is None:
         await send(update, services.conversation.text(f"team_{outcome}", lang))
         return
@@ -489,21 +471,6 @@ async def forward_to_team(update: Update, context: CareerContext, lang: Lang) ->
                                    services.conversation.team_message(question))
     log.info("question forwarded to the organisers")
     await send(update, services.conversation.text("team_sent", lang))
-
-
-async def question_for_team(context: CareerContext, user_id: int) -> tuple[str, str | None]:
-    """The question to forward: from the database, where any instance finds it, else from this
-    process's memory; ("sent", text), ("nothing", None) or ("capped", None).
-    """
-    announcing = context.services.announcing
-    if announcing is not None:
-        return await feedback.hand_to_team(announcing.db, announcing.tag(user_id))
-    question = (context.user_data or {}).pop(PENDING_KEY, None)
-    if not question:
-        return "nothing", None
-    if context.services.handoffs.check(user_id) != "ok":
-        return "capped", None
-    return "sent", question
 
 
 async def inline(update: Update, context: CareerContext) -> None:
@@ -632,9 +599,10 @@ def build_application(config: Config, conversation: Conversation, *,
     )
     shared = (SharedThrottle(announcing.db)
               if announcing is not None and dialect(announcing.db) == "postgresql" else None)
-    application.bot_data["careerbot"] = Services(conversation, throttle or Throttle(),
-                                                 config.admin_chat_id, announcing,
-                                                 shared_throttle=shared)
+    assistant = Assistant(conversation, db=announcing.db if announcing else None,
+                          tag_key=config.token, throttle=throttle or Throttle(),
+                          shared_throttle=shared)
+    application.bot_data["careerbot"] = Services(assistant, config.admin_chat_id, announcing)
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
@@ -735,7 +703,8 @@ def starting(config: Config, loaded: Loaded,
                        if config.role != "web" else None)
         if config.role != "worker":
             services: Services = application.bot_data["careerbot"]
-            keep_running(application, tidy(announcing, services.shared_throttle), "tidy")
+            keep_running(application, tidy(announcing, services.assistant.shared_throttle),
+                         "tidy")
         keep_running(application, share_budget(application, config, announcing, instance,
                                                broadcaster), "budget")
 
@@ -810,7 +779,7 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
     services: Services = application.bot_data["careerbot"]
 
     def swap(new: Loaded) -> None:
-        services.conversation = new.conversation
+        services.assistant.conversation = new.conversation
         if announcing is not None:
             announcing.faq = new.faq
         metrics.faq_loaded(new.version, new.loaded_at)
