@@ -303,7 +303,7 @@ def prepared_sessions(url: str) -> Any:
 
 def open_announcing(config: Config, faq: Faq) -> Any:
     """Subscriptions and announcements on the configured database (migrated at start)."""
-    from careerbot.telegram.announce import Announcing
+    from careerbot.announcing import Announcing
 
     db = prepared_sessions(database_url(config.database_url, config.data_dir))
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
@@ -335,8 +335,8 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
     """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
+    from careerbot.announcing import event_announcement, event_topics
     from careerbot.storage import outbox, subscribers
-    from careerbot.telegram.announce import event_announcement, event_topics
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])

@@ -31,3 +31,13 @@ def test_only_the_telegram_package_imports_python_telegram_bot() -> None:
                and any(line.startswith(("import telegram", "from telegram ", "from telegram."))
                        for line in path.read_text().splitlines())]
     assert outside == []
+
+
+def test_services_know_no_telegram_type() -> None:
+    """The assistant and announcing services import no python-telegram-bot: a second channel, or
+    the webhook, reuses them as they are.
+    """
+    code = ("import sys, careerbot.assistant, careerbot.announcing; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

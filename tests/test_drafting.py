@@ -185,8 +185,8 @@ def test_a_confirmation_cut_short_is_queued_by_the_next_tap(tmp_path: Path) -> N
     """Stopped after storing "confirmed" but before the outbox queued it: tapping "Envoyer"
     again queues it, once; a further tap only says it is already confirmed.
     """
+    from careerbot.announcing import Announcing, _apply
     from careerbot.faq import Faq
-    from careerbot.telegram.announce import Announcing, _apply
 
     async def scenario() -> None:
         engine = open_engine(await database_url(tmp_path))

@@ -123,8 +123,8 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
     """An event's reminder is queued once for its followers, however often the check runs."""
     from datetime import UTC, datetime, timedelta
 
+    from careerbot.announcing import create_reminders
     from careerbot.faq import Event, Faq
-    from careerbot.telegram.announce import create_reminders
 
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)

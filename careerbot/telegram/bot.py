@@ -54,15 +54,7 @@ from telegram.request import HTTPXRequest
 from careerbot import announcements as ui
 from careerbot import budget, metrics
 from careerbot import callbacks as cb
-from careerbot.assistant import MAX_QUESTION, Assistant
-from careerbot.broadcasting import Broadcaster
-from careerbot.config import Config
-from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
-from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import coordination, subscribers
-from careerbot.storage.database import dialect, head_revision, schema_is_current
-from careerbot.storage.flood import SharedThrottle
-from careerbot.telegram.announce import (
+from careerbot.announcing import (
     Announcing,
     Answer,
     abandon_draft,
@@ -78,6 +70,14 @@ from careerbot.telegram.announce import (
     subscription_button,
     unsubscribe,
 )
+from careerbot.assistant import MAX_QUESTION, Assistant
+from careerbot.broadcasting import Broadcaster
+from careerbot.config import Config
+from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
+from careerbot.faq_reload import Loaded, Reloader
+from careerbot.storage import coordination, subscribers
+from careerbot.storage.database import dialect, head_revision, schema_is_current
+from careerbot.storage.flood import SharedThrottle
 from careerbot.telegram.keyboard import keyboard as rows_keyboard
 from careerbot.telegram.limits import TelegramRateLimiter
 from careerbot.telegram.sending import start_sending
@@ -131,6 +131,11 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return rows_keyboard(reply.buttons)
 
 
+def user_id(update: Update) -> int | None:
+    """The id of who sent the update (None for a channel post)."""
+    return update.effective_user.id if update.effective_user else None
+
+
 def language(update: Update) -> Lang:
     """English UI for users whose Telegram is in English, French otherwise."""
     user = update.effective_user
@@ -180,7 +185,7 @@ async def text(update: Update, context: CareerContext) -> None:
     services = context.services
     lang = language(update)
     announcing = services.announcing
-    organiser = announcing is not None and is_admin(update, announcing)
+    organiser = announcing is not None and is_admin(user_id(update), announcing)
     verdict = "ok" if organiser else await services.assistant.allowed(user.id)  # trusted
     if verdict != "ok":
         if verdict == "warn":
@@ -268,15 +273,15 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     if announcing is None:
         await send(update, ui.text("no_storage", lang))
         return
-    if name in ("annonce", "annonces", "annuler") and not is_admin(update, announcing):
+    if name in ("annonce", "annonces", "annuler") and not is_admin(user_id(update), announcing):
         await send(update, Reply(ui.ADMIN["refused"]))
         return
     if name == "abonner":
-        await send(update, await subscribe_start(update, announcing.db, lang))
+        await send(update, await subscribe_start(message.chat.id, announcing.db, lang))
     elif name == "desabonner":
-        await send(update, await unsubscribe(update, announcing.db, lang))
+        await send(update, await unsubscribe(message.chat.id, announcing.db, lang))
     elif name == "mesabonnements":
-        await send(update, await my_subscriptions(update, announcing.db, lang))
+        await send(update, await my_subscriptions(message.chat.id, announcing.db, lang))
     elif name == "oublier":
         await send(update, ui.forget_confirmation(lang))
     elif name == "annuler":
@@ -406,8 +411,10 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
                 message, lambda a: isinstance(a, cb.Feedback))))
             return ui.TEXTS[lang]["thanks"]
         case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics():
-            await replace(message, await subscription_button(action, message, announcing.db,
-                                                             lang))
+            labels = [b.text for row in (message.reply_markup.inline_keyboard
+                                         if message.reply_markup else ()) for b in row]
+            await replace(message, await subscription_button(action, labels, message.chat.id,
+                                                             announcing.db, lang))
             return None
         case cb.Forget():
             if context.user_data is not None:
@@ -417,14 +424,16 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             await replace(message, await forget_button(action, message.chat.id, tag,
                                                        announcing.db, lang))
             return None
-    if not is_admin(update, announcing):
+    if not is_admin(user_id(update), announcing):
         return ui.ADMIN["refused"]  # a notice: the message stays as it was
     async with announcing.organiser_lock:
         match action:
             case cb.DraftButton():
-                answer = await draft_button(action, message, announcing)
+                answer = await draft_button(action, (message.chat.id, message.message_id),
+                                            announcing)
             case cb.BroadcastButton():
-                answer = await broadcast_button(action, message, announcing)
+                answer = await broadcast_button(action, (message.chat.id, message.message_id),
+                                                announcing)
             case _:
                 answer = Answer(toast=ui.ADMIN["outdated"])
     if answer.edit is not None:

@@ -18,10 +18,10 @@ from telegram.error import BadRequest
 from telegram.ext import Application
 
 from careerbot import announcements as ui
+from careerbot.announcing import Announcing, reminders_forever
 from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
 from careerbot.storage import coordination, drafts, outbox, subscribers
-from careerbot.telegram.announce import Announcing, reminders_forever
 from careerbot.telegram.keyboard import keyboard
 from careerbot.telegram.sender import TelegramSender
 

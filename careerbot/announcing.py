@@ -1,10 +1,11 @@
-"""Subscriptions and organisers' announcements on Telegram.
+"""Subscriptions, organisers' announcements and event reminders, for any channel.
 
-An organiser's draft lives in the database (careerbot.storage.drafts) and changes only through
-careerbot.drafting; this module turns messages and buttons into its events, and its outcomes into
-messages. Every organiser action (command or button) checks the user id against
-CAREERBOT_ADMIN_IDS again: forged callback data from a non-admin gets a polite refusal and changes
-nothing.
+It knows no Telegram type: a channel passes chat ids, texts and decoded button actions, and
+renders the replies it gets. An organiser's draft lives in the database (careerbot.storage.drafts)
+and changes only through careerbot.drafting; this module turns typed messages and buttons into its
+events, and its outcomes into replies. Every organiser action (command or button) checks the user
+id against CAREERBOT_ADMIN_IDS again: forged callback data from a non-admin gets a polite refusal
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from telegram import Message, Update
 
 from careerbot import announcements as ui
 from careerbot import callbacks as cb
@@ -93,42 +93,39 @@ async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedel
 # --- candidates -----------------------------------------------------------------------------
 
 
-async def subscribe_start(update: Update, db: Sessions, lang: Lang) -> Reply:
+async def subscribe_start(chat_id: int, db: Sessions, lang: Lang) -> Reply:
     """/abonner: the topic keyboard with the current choice."""
-    chat = update.effective_chat
-    current = await subscribers.topics_of(db, chat.id) if chat else None
+    current = await subscribers.topics_of(db, chat_id)
     return ui.choose_topics(current or set(), lang)
 
 
-async def my_subscriptions(update: Update, db: Sessions, lang: Lang) -> Reply:
+async def my_subscriptions(chat_id: int, db: Sessions, lang: Lang) -> Reply:
     """/mesabonnements."""
-    chat = update.effective_chat
-    topics = await subscribers.topics_of(db, chat.id) if chat else None
+    topics = await subscribers.topics_of(db, chat_id)
     if topics is None:
         return ui.text("not_subscribed", lang)
     return ui.text("mine", lang, topics=ui.describe(topics, lang))
 
 
-async def unsubscribe(update: Update, db: Sessions, lang: Lang) -> Reply:
+async def unsubscribe(chat_id: int, db: Sessions, lang: Lang) -> Reply:
     """/desabonner."""
-    chat = update.effective_chat
-    done = chat is not None and await subscribers.unsubscribe(db, chat.id)
+    done = await subscribers.unsubscribe(db, chat_id)
     return ui.text("unsubscribed" if done else "not_subscribed", lang)
 
 
 async def subscription_button(action: cb.ToggleTopic | cb.SaveTopics | cb.KeepTopics,
-                              message: Message, db: Sessions, lang: Lang) -> Reply:
-    """A topic toggles, save stores, keep leaves things as they were."""
-    labels = [b.text for row in (message.reply_markup.inline_keyboard
-                                 if message.reply_markup else ()) for b in row]
+                              labels: list[str], chat_id: int, db: Sessions, lang: Lang) -> Reply:
+    """A topic toggles, save stores, keep leaves things as they were; `labels` are the pressed
+    keyboard's, which hold the choice in progress.
+    """
     selected = ui.selected_in(labels)
     if isinstance(action, cb.KeepTopics):
         return ui.text("kept", lang)
     if isinstance(action, cb.SaveTopics):
         if not selected:
-            await subscribers.unsubscribe(db, message.chat.id)
+            await subscribers.unsubscribe(db, chat_id)
             return ui.text("nothing_chosen", lang)
-        await subscribers.subscribe(db, message.chat.id, lang, selected)
+        await subscribers.subscribe(db, chat_id, lang, selected)
         return ui.text("saved", lang, topics=ui.describe(selected, lang))
     if action.topic not in {key for key, _, _ in ui.TOPICS}:
         return ui.choose_topics(selected, lang)  # a forged topic: nothing to tick
@@ -148,10 +145,9 @@ async def forget_button(action: cb.Forget, chat_id: int, tag: str, db: Sessions,
 # --- organisers -----------------------------------------------------------------------------
 
 
-def is_admin(update: Update, announcing: Announcing) -> bool:
+def is_admin(user_id: int | None, announcing: Announcing) -> bool:
     """Whether the user is an organiser (checked on every action)."""
-    user = update.effective_user
-    return user is not None and user.id in announcing.admins
+    return user_id is not None and user_id in announcing.admins
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,17 +204,18 @@ async def draft_message(owner: int, html: str, plain: str,
             *((Reply(answer.toast),) if answer.toast else ()))
 
 
-async def draft_button(action: cb.DraftButton, message: Message,
+async def draft_button(action: cb.DraftButton, pressed: tuple[int, int],
                        announcing: Announcing) -> Answer:
-    """A button of a draft, checked against the draft's current step and version."""
+    """A button of a draft, checked against the draft's current step and version; `pressed` is
+    the (chat, message) it was under, where the live report will show after a confirmation.
+    """
     draft = await drafts.get(announcing.db, action.draft)
-    if draft is None or draft.owner != message.chat.id:
+    if draft is None or draft.owner != pressed[0]:
         return Answer(toast=ui.ADMIN["unknown_draft"])
     event = draft_event(action, datetime.now(UTC))
     if event is None:
         return Answer(toast=ui.ADMIN["unknown_draft"])
-    return await _apply(draft, event, action.version, announcing,
-                        report_to=(message.chat.id, message.message_id))
+    return await _apply(draft, event, action.version, announcing, report_to=pressed)
 
 
 def draft_event(action: cb.DraftButton, now: datetime) -> drafting.Event | None:
@@ -296,9 +293,11 @@ async def _confirmed(draft: Draft, announcing: Announcing) -> Answer:
     return Answer(edit=Reply(ui.ADMIN["confirmed"].format(id=draft.id, count=summary.total)))
 
 
-async def broadcast_button(action: cb.BroadcastButton, message: Message,
+async def broadcast_button(action: cb.BroadcastButton, pressed: tuple[int, int],
                            announcing: Announcing) -> Answer:
-    """Pause, resume, cancel, or send again to the uncertain recipients (after a warning)."""
+    """Pause, resume, cancel, or send again to the uncertain recipients (after a warning);
+    `pressed` is the (chat, message) of the report, which follows the resend.
+    """
     number = action.broadcast
     db = announcing.db
     summary = await outbox.summary(db, number)
@@ -315,7 +314,7 @@ async def broadcast_button(action: cb.BroadcastButton, message: Message,
             count = await outbox.resend_unknown(db, number)
             if not count:
                 return Answer(toast=ui.ADMIN["nothing_to_resend"])
-            await drafts.set_report_target(db, number, message.chat.id, message.message_id)
+            await drafts.set_report_target(db, number, *pressed)
             return Answer(edit=Reply(ui.ADMIN["resending"].format(id=number, count=count)))
     verb = {cb.PauseBroadcast: "pause", cb.ResumeBroadcast: "resume",
             cb.CancelBroadcast: "cancel"}.get(type(action))
