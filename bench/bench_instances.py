@@ -450,6 +450,12 @@ def judge_chat(cluster: Cluster, asked: list[Asked], killed_at: float, v: Verdic
     v.say("replies by instance", ", ".join(f"{n} {c}" for n, c in sorted(by.items())))
     measured = [(r[0].at - a.first_post) * 1000 for a in asked if (r := replies[a.user])
                 and not a.redelivered]
+    timed = sorted(((r[0].at - a.first_post) * 1000, a.first_post - killed_at, str(r[0].client))
+                   for a in asked if (r := replies[a.user]) and not a.redelivered)
+    v.say("latency by time", f"before the kill {latency_text([t for t, k, _ in timed if k < 0])}; "
+                             f"after {latency_text([t for t, k, _ in timed if k >= 0])}")
+    v.say("slowest", ", ".join(f"{t:.0f} ms (posted {k:+.2f} s from the kill, answered by {c})"
+                               for t, k, c in timed[-3:]))
     v.check("1 exactly once", not unanswered and not twice,
             f"{len(unanswered)} updates unanswered, {len(twice)} answered twice or more")
     ok = bool(measured) and percentile(measured, 99) < MAX_P99_MS
