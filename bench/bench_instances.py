@@ -454,6 +454,10 @@ def judge_chat(cluster: Cluster, asked: list[Asked], killed_at: float, v: Verdic
                    for a in asked if (r := replies[a.user]) and not a.redelivered)
     v.say("latency by time", f"before the kill {latency_text([t for t, k, _ in timed if k < 0])}; "
                              f"after {latency_text([t for t, k, _ in timed if k >= 0])}")
+    per_second = Counter(int(c.at - killed_at) for a in asked for c in replies[a.user]
+                         if c.client == WEB_B and 0 <= c.at - killed_at < 14)
+    v.say("web-b replies/s", "after the kill, second by second: "
+                             + " ".join(str(per_second[s]) for s in range(14)))
     v.say("slowest", ", ".join(f"{t:.0f} ms (posted {k:+.2f} s from the kill, answered by {c})"
                                for t, k, c in timed[-3:]))
     v.check("1 exactly once", not unanswered and not twice,
