@@ -36,9 +36,11 @@ import argparse
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -152,15 +154,17 @@ class Bot:
 
 @contextmanager
 def running(bot: str, double: BotApiDouble) -> Iterator[Bot]:
+    workdir = Path(tempfile.mkdtemp(prefix="careerbot-bench-"))  # no .env, a fresh database
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PTB_TIMEDELTA": "true",
            "TELEGRAM_BOT_TOKEN": double.token, "TELEGRAM_API_BASE_URL": double.api_root,
-           "CAREERBOT_FAQ_DIR": str(ROOT / "faq")}
+           "CAREERBOT_FAQ_DIR": str(ROOT / "faq"), "CAREERBOT_DATA_DIR": str(workdir / "data")}
     if bot == "careerbot":
         command = [str(Path(sys.executable).parent / "careerbot"), "run"]
     else:
         command = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
-    # cwd bench/: `careerbot run` would read a ./.env; the log is kept in memory, no file written.
-    process = subprocess.Popen(command, env=env, cwd=ROOT / "bench", stdout=subprocess.PIPE,
+    # A fresh directory: each run gets its own database (the double's update ids start over, and
+    # the bot answers an update_id once), and no .env applies; the log is kept in memory.
+    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     log: list[str] = []
@@ -176,6 +180,7 @@ def running(bot: str, double: BotApiDouble) -> Iterator[Bot]:
         except subprocess.TimeoutExpired:
             process.kill()
         drain.join(timeout=5)
+        shutil.rmtree(workdir, ignore_errors=True)
         if double.violations:
             print(f"warning: {bot}: Bot API violations:", *double.violations[:10], sep="\n  ",
                   file=sys.stderr)

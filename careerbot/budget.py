@@ -1,8 +1,9 @@
 """Sharing Telegram's overall budget (about 30 messages a second for a bot) between instances.
 
-Replies come first, since someone is waiting: each instance that answers users may use an equal
-part of the budget, and the broadcast pace takes what the replies of the last seconds left, down
-to a trickle. No central process: each instance computes the same split from the heartbeats.
+Replies come first, since someone is waiting: each instance that answers users may use what the
+other answering instances did not use lately (at least an equal part), and the broadcast pace
+takes what the replies of the last seconds left, down to a trickle. No central process: each
+instance computes its split from the heartbeats.
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ class Split:
     broadcast: float  # pace of the instance sending broadcasts
 
 
-def split(peers: Sequence[tuple[str, float]], wanted_broadcast: float,
-          budget: float = TELEGRAM_BUDGET) -> Split:
-    """The split for live `peers` (role, replies per second), the broadcast pace asked for."""
+def split(peers: Sequence[tuple[str, float]], wanted_broadcast: float, *,
+          own_replies: float = 0.0, budget: float = TELEGRAM_BUDGET) -> Split:
+    """The split for live `peers` (role, replies per second; this instance included, having
+    sent `own_replies` per second), and the broadcast pace asked for.
+    """
     answering = [replies for role, replies in peers if role in ANSWERING]
     replies = sum(answering)
     # The headroom absorbs light reply traffic; beyond it the broadcast gives way (20 % margin,
     # since the reply rate is measured over the last seconds and may be rising).
     broadcast = max(MIN_BROADCAST, min(wanted_broadcast, budget - max(HEADROOM, 1.2 * replies)))
-    per_instance = (budget - MIN_BROADCAST) / max(1, len(answering))
-    return Split(per_instance, broadcast)
+    # A share left idle by the others is usable at once: when load moves to this instance (the
+    # load balancer lost a peer, say), it is not held to an equal part meanwhile.
+    equal = (budget - MIN_BROADCAST) / max(1, len(answering))
+    unused = budget - MIN_BROADCAST - max(0.0, replies - own_replies)
+    return Split(max(equal, unused), broadcast)

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -736,11 +737,13 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
             rate = (replies - counted) / max(time.monotonic() - since, 1e-3)
             counted, since = replies, time.monotonic()
             try:
-                peers = await coordination.beat(announcing.db, instance, config.role, rate)
+                peers = await coordination.beat(announcing.db, instance, config.role, rate,
+                                                alive=timedelta(seconds=2.5 * every))
             except Exception as error:  # the database is away: keep the last share
                 log.warning("heartbeat failed (%s)", type(error).__name__)
                 continue
-            share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate)
+            share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate,
+                                 own_replies=rate if config.role in budget.ANSWERING else 0.0)
             if isinstance(limiter, TelegramRateLimiter) and config.role in budget.ANSWERING:
                 limiter.set_overall_rate(share.per_answering_instance)
             if broadcaster is not None:
