@@ -723,8 +723,8 @@ def starting(config: Config, loaded: Loaded,
 
 async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                        announcing: Announcing, instance: str, broadcaster: Broadcaster | None,
-                       every: float = 2.0) -> None:
-    """Every 2 s: tell the peers how busy this instance is, and keep to its share of Telegram's
+                       every: float = 1.0) -> None:
+    """Every second: tell the peers how busy this instance is, and keep to its share of Telegram's
     budget (see budget.py); at the end, leave, so the others take the whole budget at once.
     """
     limiter = application.bot.rate_limiter
