@@ -8,8 +8,9 @@ guarantees:
   raised before the request left);
 - a send whose fate is unknown (a timeout, a dropped connection, a 5xx: Telegram may have delivered
   it) ends as `unknown`, reported and never resent automatically; a crash leaves as `unknown` only
-  the requests really in flight, and recipients never attempted stay `pending`, sent after a
-  restart;
+  the requests really in flight (and, at worst, one claimed in the millisecond or so before its
+  request reached the server: a claim cannot follow its request), and recipients never attempted
+  stay `pending`, sent after a restart;
 - the pace holds under faults: sends form a paced pipeline in which a slow or failed send holds
   back no other;
 - blocked users are unsubscribed; a refusal that would hit everyone (a text Telegram rejects)
