@@ -181,3 +181,24 @@ def test_sqlite_files_are_private_and_forget_leaves_no_bytes(tmp_path: Path, bac
 
     run(scenario)
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+
+
+def test_an_announcement_without_topics_says_it_goes_to_everyone(tmp_path: Path) -> None:
+    """`careerbot broadcast` without --topic stores the explicit choice the organisers' flow
+    stores; a topic, or a reminder, does not.
+    """
+    from sqlalchemy import select
+
+    from careerbot.storage.models import Broadcast
+
+    async def scenario() -> list[bool]:
+        engine, db = await fresh(tmp_path)
+        ids = [await outbox.create(db, "à tous"), await outbox.create(db, "x", ["concours"]),
+               await outbox.create(db, "rappel", [], kind="reminder", event_id="e")]
+        async with db() as session:
+            flags = [await session.scalar(select(Broadcast.everyone).where(Broadcast.id == i))
+                     for i in ids]
+        await engine.dispose()
+        return [bool(flag) for flag in flags]
+
+    assert run(scenario) == [True, False, False]

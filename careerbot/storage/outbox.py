@@ -60,11 +60,14 @@ def _now() -> datetime:
 async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
                  kind: str = "announce", event_id: str | None = None,
                  send_at: datetime | None = None) -> int:
-    """A draft broadcast; nothing is sent until it is confirmed."""
+    """A draft broadcast; nothing is sent until it is confirmed. An announcement without topics
+    goes to every subscriber, and says so (`everyone`, as an organiser's explicit choice does).
+    """
+    chosen = sorted(set(topics))
     async with sessions.begin() as session:
-        broadcast = Broadcast(kind=kind, event_id=event_id, text=text,
-                              topics=",".join(sorted(set(topics))), state=DRAFT,
-                              send_at=send_at, created_at=_now())
+        broadcast = Broadcast(kind=kind, event_id=event_id, text=text, topics=",".join(chosen),
+                              state=DRAFT, send_at=send_at, created_at=_now(),
+                              everyone=kind == "announce" and not chosen)
         session.add(broadcast)
         await session.flush()
         return broadcast.id
