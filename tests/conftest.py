@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,8 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     databases.current = request.param
     yield request.param
     databases.current = databases.SQLITE
+    if request.param == databases.POSTGRESQL:
+        asyncio.run(databases.drop_created())
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -84,3 +84,10 @@ async def database_url(place: Path) -> str:
         await fresh_database(name)
         _created.add(name)
     return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_created() -> None:
+    """Drop the databases this test made: a run leaves nothing on the shared server."""
+    for name in sorted(_created):
+        await drop_database(name)
+    _created.clear()
