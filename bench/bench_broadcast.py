@@ -40,7 +40,6 @@ run or its own bookkeeping disagrees with the double's (then the figures are not
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 import os
@@ -58,20 +57,17 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
 
 from careerbot.evaluation import load_cases  # noqa: E402
-from careerbot.storage.database import default_url, migrate, open_engine  # noqa: E402
-from careerbot.storage.models import Subscriber, Subscription  # noqa: E402
+from careerbot.storage.database import default_url  # noqa: E402
 from tests.botapi.server import BotApiDouble, Call, chosen  # noqa: E402
-from tests.telegram_harness import CAREERBOT, bot_environment, start_bot, stop_bot  # noqa: E402
+from tests.telegram_harness import CAREERBOT, bot_environment, start_bot, stop_bot, subscribe_all  # noqa: E402
 
 LIMIT = 30.0  # Telegram's overall pace, messages per second (the double's rate_limit)
 ADMIN = 42
@@ -93,20 +89,6 @@ SAYS_NO_COPY = frozenset({"blocked", "gone", "failed", "unknown"})
 
 
 # --- setup ----------------------------------------------------------------------------------------
-
-async def _create_subscribers(data: Path, chats: list[int]) -> None:
-    engine = open_engine(default_url(data))
-    try:
-        await migrate(engine)
-        now = datetime.now(UTC)
-        async with engine.begin() as connection:  # one transaction for all of them
-            await connection.execute(insert(Subscriber), [
-                {"chat_id": chat, "language": "fr", "created_at": now} for chat in chats])
-            await connection.execute(insert(Subscription), [
-                {"chat_id": chat, "topic": "all"} for chat in chats])
-    finally:
-        await engine.dispose()
-
 
 def bot_env(data: Path, rate: float) -> dict[str, str]:
     """Settings beside the double's: the data directory, an organiser, the broadcast rate."""
@@ -609,7 +591,7 @@ def main() -> int:
         double.rate_limit(LIMIT)
         print(f"data dir {data}; double at {double.api_root}, rate_limit({LIMIT:.0f})", flush=True)
         started = time.monotonic()
-        asyncio.run(_create_subscribers(data, chats))
+        subscribe_all(default_url(data), chats)
         setup["db"] = time.monotonic() - started
         started = time.monotonic()
         for chat in chats:

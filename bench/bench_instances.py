@@ -52,7 +52,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +59,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from careerbot.evaluation import load_cases  # noqa: E402
-from careerbot.storage.database import migrate, open_engine  # noqa: E402
-from careerbot.storage.models import Subscriber, Subscription  # noqa: E402
+from careerbot.storage.database import open_engine  # noqa: E402
 from tests import databases  # noqa: E402
 from tests.botapi.server import SEND_METHODS, BotApiDouble, Call  # noqa: E402
-from tests.telegram_harness import CAREERBOT, bot_environment, free_port, http_get  # noqa: E402
+from tests.telegram_harness import CAREERBOT, bot_environment, free_port, http_get, stop_all, subscribe_all  # noqa: E402  # noqa: E402
 
 SECRET = "bench-instances_secret-0123456789"
 HOOK = "/telegram/hook"
@@ -170,17 +168,8 @@ class Cluster:
 
     def stop_all(self) -> dict[str, int]:
         """SIGTERM every live instance at once (SIGKILL after 15 s); their exit codes."""
-        running = {n: i.process for n, i in self.instances.items()
-                   if i.process is not None and i.process.poll() is None}
-        for process in running.values():
-            process.send_signal(signal.SIGTERM)
-        for process in running.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        return {n: p.returncode for n, p in running.items()}
+        return stop_all({n: i.process for n, i in self.instances.items()
+                         if i.process is not None})
 
 
 def rows(database: str, sql: str) -> list[tuple[Any, ...]]:
@@ -193,23 +182,6 @@ def rows(database: str, sql: str) -> list[tuple[Any, ...]]:
         finally:
             await engine.dispose()
     return asyncio.run(fetch())
-
-
-def create_subscribers(database: str, chats: list[int]) -> None:
-    """Write subscribers straight to the database (one transaction)."""
-    async def write() -> None:
-        engine = open_engine(database)
-        try:
-            await migrate(engine)
-            now = datetime.now(UTC)
-            async with engine.begin() as connection:
-                await connection.execute(insert(Subscriber), [
-                    {"chat_id": chat, "language": "fr", "created_at": now} for chat in chats])
-                await connection.execute(insert(Subscription), [
-                    {"chat_id": chat, "topic": "all"} for chat in chats])
-        finally:
-            await engine.dispose()
-    asyncio.run(write())
 
 
 def metrics(instance: Instance) -> dict[str, float]:
@@ -472,7 +444,7 @@ def phase_broadcast(cluster: Cluster, balancer: Balancer, questions: list[str], 
     double = cluster.double
     chats = [FIRST_SUBSCRIBER + i for i in range(subscribers)]
     recipients = set(chats)
-    create_subscribers(cluster.database, chats)
+    subscribe_all(cluster.database, chats)
     for chat in chats:
         double.take_update(double.my_chat_member(chat, "member"))
     marker = f"Sonde FP21 {random.Random().getrandbits(32):08x}"

@@ -4,7 +4,6 @@ to the Bot API double, a real SQLite file; including a SIGKILL in the middle of 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import signal
 import sqlite3
@@ -19,11 +18,10 @@ import pytest
 
 from careerbot import callbacks as cb
 from careerbot.callbacks import decode, encode
-from careerbot.storage import subscribers
-from careerbot.storage.database import default_url, migrate, open_engine, sessions
+from careerbot.storage.database import default_url
 from tests.botapi.server import BotApiDouble, Call, SentMessage
 from tests.conftest import REPO
-from tests.telegram_harness import start_bot, stop_bot
+from tests.telegram_harness import start_bot, stop_bot, subscribe_all
 
 ADMIN = 42
 _users = itertools.count(5000)
@@ -217,14 +215,7 @@ def subscribe_directly(data: Path, double: BotApiDouble, chats: list[int]) -> No
     """Many subscribers at once: rows written to the bot's database, chats made known to the
     double (as if each had talked to the bot).
     """
-    async def write() -> None:
-        engine = open_engine(default_url(data))
-        await migrate(engine)
-        db = sessions(engine)
-        for chat in chats:
-            await subscribers.subscribe(db, chat, "fr", ["all"])
-        await engine.dispose()
-    asyncio.run(write())
+    subscribe_all(default_url(data), chats)
     for chat in chats:
         double.my_chat_member(chat, "member")
 

@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -29,8 +28,7 @@ from sqlalchemy.engine import make_url
 
 from careerbot import callbacks as cb
 from careerbot.callbacks import decode
-from careerbot.storage import subscribers
-from careerbot.storage.database import migrate, open_engine, sessions
+from careerbot.storage.database import open_engine
 from tests import databases
 from tests.botapi.server import BotApiDouble, Call
 from tests.conftest import REPO
@@ -41,6 +39,8 @@ from tests.telegram_harness import (
     http_get,
     launch_bot,
     post_update,
+    stop_all,
+    subscribe_all,
 )
 
 SECRET = "several-instances_secret-0123456789"
@@ -110,28 +110,12 @@ def cluster(double: BotApiDouble, database: str,
                 wait_ready(double, instance)
             yield Cluster(launched, database, proxy)
         finally:
-            stopped = stop_all(launched)
+            stopped = stop_all({name: i.bot.process for name, i in launched.items()})
     assert all(code == 0 for code in stopped.values()), stopped  # SIGTERM: a clean exit
     for instance in launched.values():
         logs = instance.bot.log.read_text()
         assert double.token not in logs, f"the token leaked into the logs of {instance.name}"
         assert "Traceback" not in logs, f"{instance.name}:\n{logs}"
-
-
-def stop_all(instances: dict[str, Instance]) -> dict[str, int]:
-    """SIGTERM to every running instance at once, as a platform stops a deployment (SIGKILL to
-    one that lingers past 15 s); the exit codes of those that were running.
-    """
-    running = {name: i.bot.process for name, i in instances.items() if i.bot.process.poll() is None}
-    for process in running.values():
-        process.send_signal(signal.SIGTERM)
-    for process in running.values():
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return {name: process.returncode for name, process in running.items()}
 
 
 def launch(double: BotApiDouble, name: str, database_url: str, workdir: Path) -> Instance:
@@ -250,14 +234,7 @@ def subscribe_directly(double: BotApiDouble, cluster: Cluster, chats: list[int])
     """Many subscribers at once, written to the shared database; the double learns their chats
     (as if each had talked to the bot) from updates no instance needs to see.
     """
-    async def write() -> None:
-        engine = open_engine(cluster.database)
-        await migrate(engine)
-        db = sessions(engine)
-        for chat in chats:
-            await subscribers.subscribe(db, chat, "fr", ["all"])
-        await engine.dispose()
-    asyncio.run(write())
+    subscribe_all(cluster.database, chats)
     for chat in chats:
         double.take_update(double.my_chat_member(chat, "member"))
 
