@@ -77,6 +77,7 @@ class Event:
     tags: tuple[str, ...]
     description: str
     related: tuple[str, ...] = ()
+    region: str | None = None  # careerbot/regions.py; None for an event not tied to a place
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,8 @@ def _event(raw: dict[str, Any]) -> Event:
     start, end = parse_moment(raw["start"]), parse_moment(raw["end"])
     assert start is not None and end is not None  # checked by _build
     return Event(raw["id"], raw["title"], start, end, raw["place"], raw["url"],
-                 tuple(raw["tags"]), raw["description"].strip(), tuple(raw.get("related", ())))
+                 tuple(raw["tags"]), raw["description"].strip(), tuple(raw.get("related", ())),
+                 raw["region"])
 
 
 def assemble(sources: Sources) -> Faq:
