@@ -18,12 +18,11 @@ async def record_unanswered(sessions: Sessions, text: str, status: str,
                             tag: str | None = None) -> None:
     """Keep a question the bot could not answer directly: text only, no identity, and without
     the e-mail addresses or phone numbers it may contain. `tag` (privacy.user_tag) lets /oublier
-    erase it for 30 days.
+    erase it for 30 days (`untag_old` drops it after that).
     """
-    now = datetime.now(UTC)
     async with sessions.begin() as session:
-        session.add(Unanswered(text=scrub(text[:1000]), status=status, created_at=now, tag=tag))
-        await _untag_old(session, now)
+        session.add(Unanswered(text=scrub(text[:1000]), status=status,
+                               created_at=datetime.now(UTC), tag=tag))
 
 
 async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool,
@@ -39,7 +38,6 @@ async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool,
                                                              Feedback.message_id == message_id))
             session.add(Feedback(entry_id=entry_id[:64], helpful=helpful, created_at=now,
                                  tag=tag, message_id=message_id))
-            await _untag_old(session, now)
     except IntegrityError:  # a simultaneous tap of the same user inserted first: update it
         async with sessions.begin() as session:
             await session.execute(update(Feedback).where(
@@ -50,12 +48,20 @@ async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool,
 async def forget_tagged(sessions: Sessions, tag: str) -> None:
     """Erase the questions and ratings still linked to a user (those of the last 30 days)."""
     async with sessions.begin() as session:
+        await _untag_old(session, datetime.now(UTC))  # older ones are no longer theirs
         await session.execute(delete(Unanswered).where(Unanswered.tag == tag))
         await session.execute(delete(Feedback).where(Feedback.tag == tag))
 
 
+async def untag_old(sessions: Sessions) -> None:
+    """Past 30 days a record no longer needs to find its user: its tag goes (hourly, and before
+    each /oublier; not on every write, where it scanned the tables for every question kept).
+    """
+    async with sessions.begin() as session:
+        await _untag_old(session, datetime.now(UTC))
+
+
 async def _untag_old(session: AsyncSession, now: datetime) -> None:
-    """Past 30 days a record no longer needs to find its user: its tag goes."""
     limit = now - TAG_KEPT
     await session.execute(update(Unanswered).where(Unanswered.tag.is_not(None),
                                                    Unanswered.created_at < limit).values(tag=None))

@@ -76,7 +76,7 @@ from careerbot.broadcasting import Broadcaster
 from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
-from careerbot.storage import coordination, subscribers
+from careerbot.storage import coordination, feedback, subscribers
 from careerbot.storage.database import dialect, head_revision, schema_is_current
 from careerbot.storage.flood import SharedThrottle
 from careerbot.telegram.keyboard import keyboard as rows_keyboard
@@ -631,8 +631,12 @@ def build_application(config: Config, conversation: Conversation, *,
         InlineQueryHandler(inline),
         ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER),
     )
-    application.add_handler(TypeHandler(Update, take_once), group=-2)
-    application.add_handler(TypeHandler(Update, count_update, block=False), group=-1)
+    if config.webhook_url is not None:
+        # Only a webhook redelivers an update. By polling, the next getUpdates confirms a batch
+        # as soon as it is queued, and Telegram lets one poller in at a time: an update comes
+        # once, and checking it in the database cost a transaction on every message.
+        application.add_handler(TypeHandler(Update, take_once), group=-2)
+    application.add_handler(TypeHandler(Update, count_update), group=-1)
     application.add_handlers(list(handlers))
     application.add_error_handler(on_error)
     return application
@@ -755,12 +759,13 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
 
 async def tidy(announcing: Announcing, shared: SharedThrottle | None,
                every: float = 3600.0) -> None:
-    """Hourly, drop the records of updates too old for Telegram to send again, and the flood
-    buckets that have refilled.
+    """Hourly, drop the records of updates too old for Telegram to send again, the flood
+    buckets that have refilled, and the user tags of questions and ratings past 30 days.
     """
     while True:
         try:
             await coordination.forget_old_updates(announcing.db)
+            await feedback.untag_old(announcing.db)
             if shared is not None:
                 await shared.forget_full()
         except Exception as error:  # the database is away: next hour

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -11,6 +12,13 @@ from careerbot.conversation import Button
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Rows of buttons as an inline keyboard (None when there are none)."""
+    return _keyboard(tuple(tuple(row) for row in rows))
+
+
+@lru_cache(maxsize=1024)
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    # Replies repeat (one keyboard per entry, theme, menu): python-telegram-bot's objects are
+    # immutable once built, so one can serve every reply that has the same buttons.
     rendered = [[InlineKeyboardButton(b.label, url=b.url) if b.url
                  else InlineKeyboardButton(b.label, callback_data=b.action)
                  for b in row] for row in rows]
