@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -161,7 +161,12 @@ class Match:
 
 
 class Bm25:
-    """Okapi BM25 over pre-tokenised documents, with query-normalised scores in [0, 1]."""
+    """Okapi BM25 over pre-tokenised documents, with query-normalised scores in [0, 1].
+
+    The postings sit in three flat arrays (term `i` owns `doc_ids[starts[i]:starts[i + 1]]` and
+    the same slice of `weights`): a query sums its terms' slices with one `bincount`, and the
+    index pickles as a few arrays (see faq_cache.py) rather than one pair per term.
+    """
 
     def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
         self.size = len(documents)
@@ -175,23 +180,41 @@ class Bm25:
                 ids, tfs = postings.setdefault(term, ([], []))
                 ids.append(doc_id)
                 tfs.append(tf * (k1 + 1) / (tf + norm))
-        self.idf: dict[str, float] = {}
-        self.postings: dict[str, tuple[npt.NDArray[np.intp], FloatArray]] = {}
+        self.terms: dict[str, int] = {}  # term -> its row in the flat arrays
+        self.idf: list[float] = []
+        self.starts: list[int] = [0]
+        doc_ids: list[int] = []
+        weights: list[FloatArray] = []
         for term, (ids, tfs) in postings.items():
             idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
-            self.idf[term] = idf
-            self.postings[term] = (np.array(ids, dtype=np.intp), np.array(tfs) * idf)
+            self.terms[term] = len(self.idf)
+            self.idf.append(idf)
+            doc_ids.extend(ids)
+            weights.append(np.array(tfs) * idf)
+            self.starts.append(len(doc_ids))
+        self.doc_ids = np.array(doc_ids, dtype=np.intp)
+        self.weights = np.concatenate(weights) if weights else np.zeros(0)
         self.unknown_idf = math.log(1 + (self.size - 0.5) / 1.5)  # as rare as a term can be
 
     def scores(self, query: Sequence[str]) -> FloatArray:
         """Each document's score divided by the score of a document matching every query term."""
-        scores = np.zeros(self.size)
         best = 0.0
+        ids: list[npt.NDArray[np.intp]] = []
+        weights: list[FloatArray] = []
         for term in set(query):
-            best += self.idf.get(term, self.unknown_idf) * (self.k1 + 1)
-            posting = self.postings.get(term)
-            if posting is not None:
-                scores[posting[0]] += posting[1]
+            row = self.terms.get(term)
+            if row is None:
+                best += self.unknown_idf * (self.k1 + 1)
+                continue
+            best += self.idf[row] * (self.k1 + 1)
+            start, end = self.starts[row], self.starts[row + 1]
+            ids.append(self.doc_ids[start:end])
+            weights.append(self.weights[start:end])
+        # Each document's terms are added in the same order as one `+=` per term would.
+        scores: FloatArray = (
+            cast(FloatArray, np.bincount(np.concatenate(ids), np.concatenate(weights),
+                                         minlength=self.size))  # weighted: float64
+            if ids else np.zeros(self.size))
         return scores / best if best else scores
 
 
