@@ -248,7 +248,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = telegram_config(args)
     try:
-        loaded = build(config.faq_dir, team_inbox=config.admin_chat_id is not None)
+        loaded = build(config.faq_dir, team_inbox=config.admin_chat_id is not None,
+                       cache_dir=config.cache_dir)
     except FaqError as error:
         refuse(error, config.faq_dir)
     logging.basicConfig(level=logging.INFO,

@@ -42,6 +42,11 @@ class Config:
     role: str = "all"  # web: answers updates; worker: sends broadcasts and reminders; all: both
 
     @property
+    def cache_dir(self) -> Path:
+        """Where the built FAQ is kept between starts (faq_cache.py)."""
+        return self.data_dir / "cache"
+
+    @property
     def base_url(self) -> str:
         """The prefix python-telegram-bot puts before `<token>/<method>`."""
         return f"{self.api_root}/bot"

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 from rapidfuzz import process
 
 from careerbot.faq import Entry, Event, GlossaryTerm, Problem, RouteStep, SmallTalk, Theme
+
+if TYPE_CHECKING:
+    import jsonschema
 
 Path_ = tuple[str | int, ...]
 
@@ -288,6 +290,8 @@ def schema(kind: str) -> dict[str, Any]:
 
 def validate(file: YamlFile) -> list[Problem]:
     """Check a parsed file against its JSON Schema; one located problem per violation."""
+    import jsonschema  # here: a start that finds its FAQ in the cache never validates
+
     validator = jsonschema.Draft202012Validator(
         schema(file.kind), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from careerbot.conversation import Conversation
 from careerbot.faq import Faq, FaqError
+from careerbot.faq_cache import cached_build
 from careerbot.faq_loader import faq_version, load_faq
 from careerbot.matching import Matcher, Settings
 from careerbot.telegram_html import escape
@@ -45,18 +46,24 @@ def label(version: str, loaded_at: float) -> str:
     return f"{version} du {datetime.fromtimestamp(loaded_at, PARIS):%d/%m/%Y à %H:%M}"
 
 
-def build(directory: Path, *, team_inbox: bool) -> Loaded:
-    """Load, check and index the FAQ of `directory` (slow: call it off the event loop).
+def build(directory: Path, *, team_inbox: bool, cache_dir: Path | None = None) -> Loaded:
+    """Load, check and index the FAQ of `directory` (slow: call it off the event loop); with
+    `cache_dir`, take the copy kept there for these very files, or keep one (faq_cache.py).
 
     Raises FaqError, with every problem, when the FAQ fails the checker.
     """
     version = faq_version(directory)  # first: an edit during the load shows as a newer version
-    faq, _ = load_faq(directory)
-    matcher = Matcher(faq, Settings.from_mapping(faq.matching))
+    faq, matcher = cached_build(directory, cache_dir, index)
     loaded_at = time.time()
     conversation = Conversation(faq, matcher, team_inbox=team_inbox,
                                 version=label(version, loaded_at))
     return Loaded(conversation, faq, version, loaded_at)
+
+
+def index(directory: Path) -> tuple[Faq, Matcher]:
+    """Load and check the FAQ of `directory`, and index it for matching."""
+    faq, _ = load_faq(directory)
+    return faq, Matcher(faq, Settings.from_mapping(faq.matching))
 
 
 def refusal(error: FaqError, directory: Path, keeping: str, *, limit: int = 8) -> str:
@@ -78,8 +85,10 @@ class Reloader:
 
     def __init__(self, directory: Path, current: Loaded, *, team_inbox: bool,
                  swap: Callable[[Loaded], None],
-                 notify: Callable[[str], Awaitable[None]] | None = None) -> None:
+                 notify: Callable[[str], Awaitable[None]] | None = None,
+                 cache_dir: Path | None = None) -> None:
         self.directory = directory
+        self.cache_dir = cache_dir
         self.current = current
         self.team_inbox = team_inbox
         self.swap = swap
@@ -91,7 +100,9 @@ class Reloader:
         """Load the FAQ again; whether a new version now answers."""
         async with self.lock:
             try:
-                loaded = await asyncio.to_thread(build, self.directory, team_inbox=self.team_inbox)
+                loaded = await asyncio.to_thread(build, self.directory,
+                                                 team_inbox=self.team_inbox,
+                                                 cache_dir=self.cache_dir)
             except FaqError as error:
                 await self._refuse(error, why)
                 return False

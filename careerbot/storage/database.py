@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Alembic is imported only to migrate: a start on a schema already at head reads one row instead
+# (alembic and its migration scripts cost about a tenth of a second to load).
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -57,6 +62,8 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-ar
 
 
 def _alembic(connection: Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -74,6 +81,10 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     lock held until its transaction ends, so the first upgrades and the others find the schema
     already there (without it, all but one fail on "duplicate key" creating the same tables).
     """
+    if revision == "head" and await _is_at(engine, head_revision()):
+        return
+    from alembic import command
+
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
@@ -81,15 +92,57 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(lambda sync: command.upgrade(_alembic(sync), revision))
 
 
+async def _is_at(engine: AsyncEngine, revision: str) -> bool:
+    """Whether the schema is at `revision` (False too when it cannot be told: no table yet)."""
+    try:
+        async with engine.connect() as connection:
+            found = (await connection.execute(text("SELECT version_num FROM alembic_version")))
+            return list(found.scalars()) == [revision]
+    except Exception:  # an empty database, or one that does not answer: migrate() will say
+        return False
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The schema revision the database is at (None when empty)."""
+    from alembic.runtime.migration import MigrationContext
+
     async with engine.connect() as connection:
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
+_ASSIGNED = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
 def head_revision() -> str:
     """The latest schema revision this code knows."""
+    return declared_head() or _alembic_head()
+
+
+def declared_head() -> str | None:
+    """The latest revision as the migration files declare it, read without alembic; None when
+    the history is not a plain line (a merge, a branch) or a file is written another way.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_ASSIGNED.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision = ast.literal_eval(found["revision"])
+            parent = ast.literal_eval(found.get("down_revision", "None"))
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str) or not (parent is None or isinstance(parent, str)):
+            return None
+        revisions.add(revision)
+        if parent is not None:
+            parents.add(parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _alembic_head() -> str:
+    from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
 
     config = AlembicConfig()

@@ -82,7 +82,6 @@ from careerbot.storage.flood import SharedThrottle
 from careerbot.telegram.keyboard import keyboard as rows_keyboard
 from careerbot.telegram.limits import TelegramRateLimiter
 from careerbot.telegram.sending import start_sending
-from careerbot.telegram.web import serving, until_stopped, web_app
 from careerbot.telegram_html import visible_text
 from careerbot.throttle import Throttle
 
@@ -663,6 +662,8 @@ async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], c
     """Serve the web endpoints while updates come by webhook, or by polling beside them; a
     worker takes no updates, and serves the endpoints only with CAREERBOT_LISTEN.
     """
+    from careerbot.telegram.web import serving, until_stopped, web_app  # Starlette, uvicorn
+
     fetch = config.role != "worker"
     path = (urlsplit(config.webhook_url).path or "/") if fetch and config.webhook_url else None
     app = web_app(application, ready=readiness(announcing), webhook_path=path,
@@ -806,7 +807,7 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
             await application.bot.send_message(config.admin_chat_id, text)
 
     reloader = Reloader(config.faq_dir, loaded, team_inbox=config.admin_chat_id is not None,
-                        swap=swap, notify=notify)
+                        swap=swap, notify=notify, cache_dir=config.cache_dir)
     tasks: set[asyncio.Task[Any]] = set()  # reloads under way (a reference keeps them alive)
 
     def on_sighup() -> None:
