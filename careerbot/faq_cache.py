@@ -29,7 +29,8 @@ from careerbot.matching import Matcher
 
 FORMAT = 1  # bump when what is pickled changes shape in a way the code hash would not show
 PREFIX = "faq-"
-LIBRARIES = ("numpy", "rapidfuzz", "snowballstemmer", "unidecode", "PyYAML", "jsonschema")
+LIBRARIES = ("numpy", "rapidfuzz", "snowballstemmer", "PyStemmer", "unidecode", "PyYAML",
+             "jsonschema")
 CODE = Path(__file__).resolve().parent  # the careerbot package
 log = logging.getLogger("careerbot.faq")
 

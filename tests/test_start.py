@@ -1,6 +1,5 @@
 """A start loads only what it needs: no validator on a cached FAQ, no migration tool on a schema
-already at head, no web stack when polling. (What they cost is measured by
-bench/bench_telegram.py, never asserted here.)
+already at head, no web stack when polling; bench/bench_telegram.py measures the time, no test.
 """
 
 from __future__ import annotations
