@@ -17,9 +17,9 @@ from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
-from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from careerbot.telegram.http import bot_api_request
 from careerbot.telegram.limits import TelegramRateLimiter
 
 
@@ -32,8 +32,8 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def build(token: str, api_root: str) -> Application:  # type: ignore[type-arg]
     application = (ApplicationBuilder().token(token).base_url(f"{api_root.rstrip('/')}/bot")
                    .rate_limiter(TelegramRateLimiter())
-                   .request(HTTPXRequest(connection_pool_size=256))
-                   .get_updates_request(HTTPXRequest())
+                   .request(bot_api_request(256))
+                   .get_updates_request(bot_api_request())
                    .concurrent_updates(64).build())
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, echo))
     return application

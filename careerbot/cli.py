@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -240,6 +241,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "an interactive terminal; `careerbot chat` reads any input)", file=sys.stderr)
             return EXIT_USAGE
         return cmd_chat(args)
+    # No cyclic garbage collection while starting: imports, the FAQ and python-telegram-bot make
+    # objects by the hundred thousand, and each full collection walks them all (about 0.2 s in
+    # all). The bot collects once and turns it back on just after (telegram/bot.py, settling).
+    gc.disable()
     from telegram.error import InvalidToken, NetworkError
 
     from careerbot import metrics
@@ -466,7 +471,10 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 async def _bot_username(config: Config) -> str:
     from telegram import Bot
 
-    async with Bot(config.token, base_url=config.base_url) as bot:
+    from careerbot.telegram.http import bot_api_request
+
+    async with Bot(config.token, base_url=config.base_url, request=bot_api_request(),
+                   get_updates_request=bot_api_request()) as bot:
         return bot.username
 
 
