@@ -16,6 +16,7 @@ thresholds come from `Settings` (faq/matching.yaml, written by `careerbot calibr
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -195,6 +196,21 @@ class Bm25:
         self.doc_ids = np.array(doc_ids, dtype=np.intp)
         self.weights = np.concatenate(weights) if weights else np.zeros(0)
         self.unknown_idf = math.log(1 + (self.size - 0.5) / 1.5)  # as rare as a term can be
+        self._slice_rows()
+
+    def _slice_rows(self) -> None:
+        """Each term's views into the flat arrays, cut once rather than on every query."""
+        self.rows = [(self.doc_ids[start:end], self.weights[start:end])
+                     for start, end in itertools.pairwise(self.starts)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle keeps: the flat arrays, without the views (they would be copied)."""
+        return {key: value for key, value in self.__dict__.items() if key != "rows"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Back from a pickle: the views are cut again."""
+        self.__dict__.update(state)
+        self._slice_rows()
 
     def scores(self, query: Sequence[str]) -> FloatArray:
         """Each document's score divided by the score of a document matching every query term."""
@@ -207,9 +223,9 @@ class Bm25:
                 best += self.unknown_idf * (self.k1 + 1)
                 continue
             best += self.idf[row] * (self.k1 + 1)
-            start, end = self.starts[row], self.starts[row + 1]
-            ids.append(self.doc_ids[start:end])
-            weights.append(self.weights[start:end])
+            doc_ids, doc_weights = self.rows[row]
+            ids.append(doc_ids)
+            weights.append(doc_weights)
         # Each document's terms are added in the same order as one `+=` per term would.
         scores: FloatArray = (
             cast(FloatArray, np.bincount(np.concatenate(ids), np.concatenate(weights),
