@@ -149,6 +149,8 @@ class UpdateSeen(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    holder: Mapped[str] = mapped_column(String(64), default="")  # the instance that took it
+    done: Mapped[bool] = mapped_column(default=True)  # handled (or taken by polling)
 
 
 class Lease(Base):

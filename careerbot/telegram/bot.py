@@ -15,8 +15,9 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -110,6 +111,9 @@ class Services:
     assistant: Assistant
     admin_chat_id: int | None
     announcing: Announcing | None = None
+    # Names this process to its peers (heartbeats, leases, updates taken); says nothing of anyone.
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    webhook: bool = False  # updates come by webhook: each is settled once handled
 
     @property
     def conversation(self) -> Conversation:
@@ -211,12 +215,27 @@ async def text(update: Update, context: CareerContext) -> None:
 async def take_once(update: Update, context: CareerContext) -> None:
     """Let an update through once, whichever instance gets it (Telegram redelivers a webhook
     call that failed or timed out). Without the database, rather twice than never.
+
+    A webhook call is answered only once its update is handled (`handle_webhook_update`), so a
+    copy that comes again means the first call failed: the copy waits while a live instance is
+    on it, is skipped once it is handled, and is handled here if its taker died.
     """
-    announcing = context.services.announcing
+    services = context.services
+    announcing = services.announcing
     if announcing is None:
         return
     try:
-        first = await coordination.first_sight(announcing.db, update.update_id)
+        first = await coordination.first_sight(announcing.db, update.update_id, services.instance,
+                                               settled=not services.webhook)
+        while not first:
+            state = await coordination.redelivered(announcing.db, update.update_id,
+                                                   services.instance)
+            if state is coordination.Redelivered.TAKEN:
+                log.info("update taken over from an instance that stopped")
+                return
+            if state is coordination.Redelivered.HANDLED:
+                break
+            await asyncio.sleep(REDELIVERED_POLL)
     except Exception as error:
         log.warning("could not check whether an update was handled (%s)", type(error).__name__)
         return
@@ -224,6 +243,23 @@ async def take_once(update: Update, context: CareerContext) -> None:
         log.info("update already handled: skipped")
         metrics.UPDATES.labels(kind="duplicate").inc()
         raise ApplicationHandlerStop
+
+
+REDELIVERED_POLL = 0.2  # seconds between looks at an update another instance is handling
+
+
+async def handle_webhook_update(application: Application[Any, Any, Any, Any, Any, Any],
+                                update: Update) -> None:
+    """Handle a webhook update before the call is answered, then record it handled: an instance
+    killed meanwhile never answered the call, so Telegram sends the update again elsewhere.
+    """
+    await application.process_update(update)
+    services: Services = application.bot_data["careerbot"]
+    if services.announcing is not None:
+        try:
+            await coordination.settle(services.announcing.db, update.update_id)
+        except Exception as error:  # a copy would wait for this instance's heartbeat to stop
+            log.warning("could not record an update as handled (%s)", type(error).__name__)
 
 
 async def count_update(update: Update, _: CareerContext) -> None:
@@ -612,7 +648,9 @@ def build_application(config: Config, conversation: Conversation, *,
     assistant = Assistant(conversation, db=announcing.db if announcing else None,
                           tag_key=config.token, throttle=throttle or Throttle(),
                           shared_throttle=shared)
-    application.bot_data["careerbot"] = Services(assistant, config.admin_chat_id, announcing)
+    application.bot_data["careerbot"] = Services(
+        assistant, config.admin_chat_id, announcing,
+        webhook=config.webhook_url is not None and config.role != "worker")
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
@@ -661,7 +699,8 @@ async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], c
     """
     fetch = config.role != "worker"
     path = (urlsplit(config.webhook_url).path or "/") if fetch and config.webhook_url else None
-    app = web_app(application, ready=readiness(announcing), webhook_path=path,
+    app = web_app(partial(handle_webhook_update, application), ready=readiness(announcing),
+                  bot=application.bot, webhook_path=path,
                   secret=config.webhook_secret)
     async with application:
         if application.post_init:
@@ -708,13 +747,17 @@ def starting(config: Config, loaded: Loaded,
         start_reloads(application, config, loaded, announcing)
         if announcing is None:
             return
-        instance = uuid.uuid4().hex[:12]  # names this process to its peers; says nothing of anyone
+        instance = application.bot_data["careerbot"].instance
         broadcaster = (start_sending(application, config, announcing, instance)
                        if config.role != "web" else None)
         if config.role != "worker":
             services: Services = application.bot_data["careerbot"]
             keep_running(application, tidy(announcing, services.assistant.shared_throttle),
                          "tidy")
+        # Alive before the first update: a copy of an update this instance takes must not
+        # mistake it for a dead one (see take_once).
+        with contextlib.suppress(Exception):
+            await coordination.beat(announcing.db, instance, config.role, 0.0)
         keep_running(application, share_budget(application, config, announcing, instance,
                                                broadcaster), "budget")
 
@@ -734,16 +777,18 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
         while True:
             await asyncio.sleep(every)
             replies = limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0
-            rate = (replies - counted) / max(time.monotonic() - since, 1e-3)
+            waiting = limiter.waiting if isinstance(limiter, TelegramRateLimiter) else 0
+            # Demand: replies sent per second lately, and those waiting their turn now.
+            demand = (replies - counted) / max(time.monotonic() - since, 1e-3) + waiting
             counted, since = replies, time.monotonic()
             try:
-                peers = await coordination.beat(announcing.db, instance, config.role, rate,
+                peers = await coordination.beat(announcing.db, instance, config.role, demand,
                                                 alive=timedelta(seconds=2.5 * every))
             except Exception as error:  # the database is away: keep the last share
                 log.warning("heartbeat failed (%s)", type(error).__name__)
                 continue
             share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate,
-                                 own_replies=rate if config.role in budget.ANSWERING else 0.0)
+                                 own_demand=demand if config.role in budget.ANSWERING else 0.0)
             if isinstance(limiter, TelegramRateLimiter) and config.role in budget.ANSWERING:
                 limiter.set_overall_rate(share.per_answering_instance)
             if broadcaster is not None:
