@@ -18,7 +18,7 @@ Phases (web-a is SIGKILLed in phase 2 and started again; web-c joins in phase 3)
    double: one user, one update); reply latency = POST to the reply reaching the double;
 3. broadcast: web-a is started again and a third web instance, web-c, joins the balancer (the
    issue's "3 web instances at full load while a broadcast runs"); ``--subscribers`` (default
-   1,000) subscribers are written to the database, ``double.rate_limit(30)``, a broadcast is
+   300) subscribers are written to the database, ``double.rate_limit(30)``, a broadcast is
    queued with ``careerbot broadcast`` while users keep asking (``--busy-rate``/s, default 24:
    full load, what the 30/s budget leaves after a small margin, round-robin over the three web
    instances); the sending worker is
@@ -64,6 +64,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
+from careerbot.budget import MIN_BROADCAST  # noqa: E402
 from careerbot.evaluation import load_cases  # noqa: E402
 from careerbot.storage.database import open_engine  # noqa: E402
 from tests import databases  # noqa: E402
@@ -472,7 +473,8 @@ def phase_broadcast(cluster: Cluster, balancer: Balancer, questions: list[str], 
         return [c for c in calls if c.method == "sendMessage" and c.params.get("chat_id") in recipients]
 
     sender = killed_at = None
-    deadline = queued_at + subscribers / max(1.0, LIMIT - busy_rate - 2) + 90
+    # the broadcast gets what replies leave (budget.split), down to a trickle
+    deadline = queued_at + subscribers / max(MIN_BROADCAST, LIMIT - 1.2 * busy_rate) + 90
     state = None
     while time.monotonic() < deadline:
         time.sleep(0.2)
@@ -633,7 +635,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=2000, help="users in phase 2 (default 2000)")
     parser.add_argument("--rate", type=float, default=25.0,
                         help="updates/s in phase 2 (default 25: under the 29/s replies may use)")
-    parser.add_argument("--subscribers", type=int, default=1000, help="broadcast audience (1000)")
+    parser.add_argument("--subscribers", type=int, default=300,
+                        help="broadcast audience (300: at full load it goes at ~1.2/s)")
     parser.add_argument("--busy-rate", type=float, default=24.0,
                         help="questions/s while the broadcast runs (default 24: full load)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the work dir")
