@@ -70,15 +70,24 @@ def event_topics(event: Event) -> set[str]:
     return {"evenements"} | (set(event.tags) & known)
 
 
+async def event_audience(db: Sessions, event: Event) -> list[int]:
+    """The chats an event concerns: its topics' followers, in its region (or with none)."""
+    return await subscribers.audience(db, event_topics(event), event.region)
+
+
 async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedelta) -> list[int]:
-    """Create and confirm the reminder of each event starting within `ahead`, once ever."""
+    """Create and confirm the reminder of each event starting within `ahead`, once ever; it goes
+    to the event's audience (`event_audience`), fixed at confirmation, and later to those who
+    subscribe before the event starts (`late_reminders`).
+    """
     created = []
     for event in faq.events:
         if not now < event.start <= now + ahead:
             continue
         try:
             broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
-                                            kind="reminder", event_id=event.id)
+                                            kind="reminder", event_id=event.id,
+                                            region=event.region)
         except IntegrityError:  # already reminded (even before a restart): once is enough,
             found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
             if found is None or not await outbox.confirm(db, found):
@@ -88,6 +97,14 @@ async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedel
             await outbox.confirm(db, broadcast)
         created.append(broadcast)
     return created
+
+
+async def late_reminders(db: Sessions, faq: Faq, chat_id: int, now: datetime) -> list[int]:
+    """Queue for a chat that just subscribed, or changed its choice, the reminders already sent
+    or being sent for events still to come that concern it, once each (outbox.add_late_recipient).
+    """
+    coming = [event.id for event in faq.events if event.start > now]
+    return await outbox.add_late_recipient(db, chat_id, coming)
 
 
 # --- candidates -----------------------------------------------------------------------------

@@ -1,0 +1,269 @@
+"""Events near me, on a real database (SQLite file, then PostgreSQL): the region rule, regional
+reminders, late subscribers, and the migration that brings regions to existing subscribers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+
+from careerbot.announcing import create_reminders, event_audience, late_reminders
+from careerbot.faq import Event, Faq
+from careerbot.regions import ABROAD, ONLINE
+from careerbot.storage import outbox, subscribers
+from careerbot.storage.database import current_revision, migrate, open_engine, sessions
+from careerbot.storage.models import Broadcast, Delivery
+from tests.databases import database_url
+from tests.test_storage import fresh, run
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+NOW = datetime(2030, 3, 11, 20, 0, tzinfo=UTC)
+AHEAD = timedelta(hours=24)
+
+
+def event(event_id: str, region: str | None, *, hours: float = 20,
+          tags: tuple[str, ...] = ()) -> Event:
+    """An event starting `hours` after NOW, in a region."""
+    start = NOW + timedelta(hours=hours)
+    return Event(event_id, event_id.title(), start, start + timedelta(hours=2), "Quelque part",
+                 "https://fp21.fr/", tags, "Rencontre.", region=region)
+
+
+# Who follows what: (topics, regions).
+PEOPLE: dict[int, tuple[list[str], list[str] | None]] = {
+    1: (["all"], None),  # subscribed before regions existed: everything
+    2: (["evenements"], ["bretagne"]),
+    3: (["evenements"], ["occitanie", "bretagne"]),
+    4: (["evenements"], ["occitanie"]),
+    5: (["evenements"], [ONLINE]),  # online events only
+    6: (["evenements"], [ABROAD]),
+    7: (["concours"], ["bretagne"]),  # the right region, another topic
+}
+
+
+async def populate(db: object) -> None:
+    """Subscribe PEOPLE."""
+    for chat, (topics, regions) in PEOPLE.items():
+        await subscribers.subscribe(db, chat, "fr", topics, regions)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("region", "reached"), [
+    ("bretagne", [1, 2, 3]),
+    ("occitanie", [1, 3, 4]),
+    ("grand-est", [1]),
+    (ONLINE, [1, 2, 3, 4, 5, 6]),
+    (None, [1, 2, 3, 4, 5, 6]),
+    (ABROAD, [1, 6]),
+])
+def test_the_region_rule(tmp_path: Path, region: str | None, reached: list[int]) -> None:
+    """An event in region R reaches those who chose R or no region; an online event or one
+    tied to no place reaches every region; abroad is a region like the others.
+    """
+    async def scenario() -> list[int]:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        found = sorted(await event_audience(db, event("x", region)))
+        await engine.dispose()
+        return found
+
+    assert run(scenario) == reached
+
+
+def test_regions_are_kept_replaced_and_erased(tmp_path: Path) -> None:
+    """Saving topics alone keeps the regions; saving regions replaces them; unsubscribing and
+    forgetting erase them.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await subscribers.subscribe(db, 9, "fr", ["concours"], ["bretagne", ONLINE])
+        await subscribers.subscribe(db, 9, "fr", ["alternance"])
+        assert await subscribers.regions_of(db, 9) == {"bretagne", ONLINE}
+        await subscribers.subscribe(db, 9, "fr", ["alternance"], ["corse"])
+        assert await subscribers.regions_of(db, 9) == {"corse"}
+        await subscribers.subscribe(db, 9, "fr", ["alternance"], [])
+        assert await subscribers.regions_of(db, 9) == set()
+        await subscribers.subscribe(db, 9, "fr", ["alternance"], ["corse"])
+        await subscribers.unsubscribe(db, 9)
+        assert await subscribers.regions_of(db, 9) == set()
+        await subscribers.subscribe(db, 9, "fr", ["alternance"], ["corse"])
+        await subscribers.forget(db, 9)
+        async with db() as session:
+            left = await session.scalar(text("select count(*) from subscriber_regions"))
+        assert left == 0
+        await engine.dispose()
+    run(scenario)
+
+
+def test_reminders_follow_the_region_of_their_event(tmp_path: Path) -> None:
+    """A reminder of a Breton event goes to Brittany and to those without regions; one of an
+    online event to every follower, regions or not; the region is stored on the broadcast.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),
+                                                 event("webinaire", ONLINE, hours=10)))
+        created = await create_reminders(db, faq, NOW, AHEAD)
+        reached = {}
+        for broadcast in created:
+            summary = await outbox.summary(db, broadcast)
+            assert summary is not None
+            async with db() as session:
+                chats = await session.scalars(text(
+                    f"select chat_id from deliveries where broadcast_id = {broadcast}"))
+                reached[summary.event_id] = (summary.region, sorted(chats))
+        assert reached == {"rennes": ("bretagne", [1, 2, 3]),
+                           "webinaire": (ONLINE, [1, 2, 3, 4, 5, 6])}
+        await engine.dispose()
+    run(scenario)
+
+
+async def finish(db: object, broadcast: int) -> None:
+    """As the sender does: every delivery sent, the broadcast done."""
+    async with db.begin() as session:  # type: ignore[attr-defined]
+        await session.execute(update(Delivery).where(Delivery.broadcast_id == broadcast)
+                              .values(state=outbox.SENT))
+    assert await outbox.finish_if_complete(db, broadcast)  # type: ignore[arg-type]
+
+
+async def deliveries_of(db: object, chat: int) -> list[tuple[int, str]]:
+    """A chat's deliveries: (broadcast, state)."""
+    async with db() as session:  # type: ignore[operator]
+        rows = await session.execute(text(
+            f"select broadcast_id, state from deliveries where chat_id = {chat} "
+            "order by broadcast_id"))
+        return [(int(b), str(s)) for b, s in rows]
+
+
+def test_a_late_subscriber_gets_the_reminder_once(tmp_path: Path) -> None:
+    """Subscribing after a reminder was sent queues it once for the newcomer (the finished
+    reminder runs again for them alone); asking again, unsubscribing and subscribing again, or a
+    chat the event does not concern add nothing; a region change that matches adds it; once the
+    event has started, nobody is added.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne", tags=("concours",)),))
+        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        await finish(db, reminder)
+        later = NOW + timedelta(hours=8)  # 12 hours before the event
+
+        await subscribers.subscribe(db, 20, "fr", ["evenements"], ["bretagne"])
+        assert await late_reminders(db, faq, 20, later) == [reminder]
+        assert await deliveries_of(db, 20) == [(reminder, outbox.PENDING)]
+        summary = await outbox.summary(db, reminder)
+        assert summary is not None and summary.state == outbox.RUNNING
+        assert await outbox.due(db, later) == [reminder]
+        assert await outbox.claim_one(db, reminder) == 20  # the only one to send
+        await outbox.record(db, reminder, 20, outbox.SENT, message_id=1)
+        assert await outbox.claim_one(db, reminder) is None
+        assert await outbox.finish_if_complete(db, reminder)
+
+        assert await late_reminders(db, faq, 20, later) == []  # saved twice
+        await subscribers.unsubscribe(db, 20)
+        await subscribers.subscribe(db, 20, "fr", ["all"])
+        assert await late_reminders(db, faq, 20, later) == []  # came back
+        assert await deliveries_of(db, 20) == [(reminder, outbox.SENT)]
+        assert await late_reminders(db, faq, 2, later) == []  # had it from the start
+
+        await subscribers.subscribe(db, 21, "fr", ["evenements"], ["occitanie"])
+        assert await late_reminders(db, faq, 21, later) == []  # not their region
+        await subscribers.subscribe(db, 21, "fr", ["alternance"], ["bretagne"])
+        assert await late_reminders(db, faq, 21, later) == []  # not their topic
+        await subscribers.subscribe(db, 21, "fr", ["concours"], ["bretagne"])  # the event's tag
+        assert await late_reminders(db, faq, 21, later) == [reminder]
+
+        await subscribers.subscribe(db, 22, "fr", ["all"])
+        started = faq.events[0].start + timedelta(minutes=1)
+        assert await late_reminders(db, faq, 22, started) == []
+        assert await deliveries_of(db, 22) == []
+        await engine.dispose()
+    run(scenario)
+
+
+def test_a_cancelled_reminder_takes_no_late_subscriber(tmp_path: Path) -> None:
+    """A reminder an organiser cancelled stays cancelled: a newcomer is not added to it; one
+    still being sent takes them without changing its state.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),
+                                                 event("webinaire", ONLINE, hours=10)))
+        rennes, webinaire = await create_reminders(db, faq, NOW, AHEAD)
+        assert await outbox.change(db, rennes, "cancel")
+        await subscribers.subscribe(db, 30, "fr", ["evenements"])
+        assert await late_reminders(db, faq, 30, NOW) == [webinaire]
+        async with db() as session:
+            states = dict((await session.execute(
+                text("select id, state from broadcasts order by id"))).all())
+        assert states == {rennes: outbox.CANCELLED, webinaire: outbox.RUNNING}
+        await engine.dispose()
+    run(scenario)
+
+
+def test_migration_keeps_existing_subscribers_getting_everything(tmp_path: Path) -> None:
+    """A database at 0006 with subscribers and broadcasts upgrades to regions: everyone gets
+    what they got before, a regional reminder included; old broadcasts have no region; and the
+    downgrade drops the regions cleanly.
+    """
+    async def scenario() -> None:
+        engine = open_engine(await database_url(tmp_path))
+        await migrate(engine, "0006")
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "insert into subscribers (chat_id, language, created_at) values "
+                "(1, 'fr', '2026-01-01T00:00:00+00:00'), (2, 'fr', '2026-01-01T00:00:00+00:00'),"
+                " (3, 'en', '2026-01-01T00:00:00+00:00')"))
+            await connection.execute(text(
+                "insert into subscriptions (chat_id, topic) values (1, 'all'), "
+                "(2, 'evenements'), (3, 'concours')"))
+            await connection.execute(text(
+                "insert into broadcasts (kind, text, topics, state, created_at, version, "
+                "everyone) values ('announce', 'avant', '', 'done', "
+                "'2026-01-01T00:00:00+00:00', 0, true)"))
+        await migrate(engine)
+        assert await current_revision(engine) != "0006"
+        db = sessions(engine)
+        assert sorted(await subscribers.audience(db, [], "bretagne")) == [1, 2, 3]
+        assert sorted(await event_audience(db, event("rennes", "bretagne"))) == [1, 2]
+        async with db() as session:
+            assert await session.scalar(text("select region from broadcasts")) is None
+        await subscribers.subscribe(db, 2, "fr", ["evenements"], ["corse"])
+        await migrate_down(engine, "0006")
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("select count(*) from subscriptions"))
+                    ).scalar() == 3
+        await migrate(engine)
+        assert await subscribers.regions_of(db, 2) == set()  # the downgrade dropped them
+        await engine.dispose()
+    run(scenario)
+
+
+async def migrate_down(engine: object, revision: str) -> None:
+    """Downgrade the schema to `revision`."""
+    from alembic import command
+
+    from careerbot.storage.database import _alembic
+
+    async with engine.begin() as connection:  # type: ignore[attr-defined]
+        await connection.run_sync(lambda sync: command.downgrade(_alembic(sync), revision))
+
+
+def test_a_broadcast_with_a_region_reaches_that_region(tmp_path: Path) -> None:
+    """outbox.create with a region fixes a regional audience at confirmation."""
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        broadcast = await outbox.create(db, "Forum à Toulouse", ["evenements"], region="occitanie")
+        assert await outbox.confirm(db, broadcast) == 3
+        async with db() as session:
+            row = await session.get(Broadcast, broadcast)
+            assert row is not None and row.region == "occitanie"
+        await engine.dispose()
+    run(scenario)
