@@ -4,16 +4,29 @@ reminders, late subscribers, and the migration that brings regions to existing s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import text, update
 
-from careerbot.announcing import create_reminders, event_audience, late_reminders
+from careerbot import callbacks as cb
+from careerbot.announcing import (
+    Announcing,
+    create_reminders,
+    event_audience,
+    late_reminders,
+    my_subscriptions,
+    subscribe_start,
+    subscription_button,
+)
+from careerbot.conversation import Reply
+from careerbot.drafting import Draft, Everyone, Outcome, Region, Step, step
 from careerbot.faq import Event, Faq
 from careerbot.regions import ABROAD, ONLINE
-from careerbot.storage import outbox, subscribers
+from careerbot.storage import drafts, outbox, subscribers
 from careerbot.storage.database import current_revision, migrate, open_engine, sessions
 from careerbot.storage.models import Broadcast, Delivery
 from tests.databases import database_url
@@ -265,5 +278,138 @@ def test_a_broadcast_with_a_region_reaches_that_region(tmp_path: Path) -> None:
         async with db() as session:
             row = await session.get(Broadcast, broadcast)
             assert row is not None and row.region == "occitanie"
+        await engine.dispose()
+    run(scenario)
+
+
+A = TypeVar("A", bound=cb.Action)
+
+
+def press(reply: Reply, kind: type[A], **fields: object) -> A:
+    """The action of the reply's button of this kind (and these arguments)."""
+    for button in reply.actions():
+        action = cb.decode(button.action)
+        if isinstance(action, kind) and all(getattr(action, k) == v for k, v in fields.items()):
+            return action
+    raise AssertionError(f"no {kind.__name__} button")
+
+
+def keyboard(reply: Reply) -> list[tuple[str, str | None]]:
+    """A reply's buttons as a chat shows them back: (label, payload)."""
+    return [(b.label, b.action) for row in reply.buttons for b in row]
+
+
+def test_topics_and_regions_on_two_screens(tmp_path: Path) -> None:
+    """/abonner: the topics screen leads to the regions screen and back, each keeping the
+    other's choice in progress; saving from either stores both, and the reminder of a Breton
+    event already sent is queued for the newcomer.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
+        await populate(db)
+        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        service = Announcing(db, frozenset(), faq)
+        chat = 40
+
+        async def tap(reply: Reply, kind: type[cb.Action], **fields: object) -> Reply:
+            action = press(reply, kind, **fields)
+            return await subscription_button(action, keyboard(reply), chat,  # type: ignore[arg-type]
+                                             service, "fr", NOW)
+
+        shown = await subscribe_start(chat, db, "fr")
+        assert "📍 Régions : toutes" in [label for label, _ in keyboard(shown)]
+        shown = await tap(shown, cb.ToggleTopic, topic="concours")
+        shown = await tap(shown, cb.OpenRegions)
+        assert shown.html.startswith("📍 <b>Les événements près de chez vous</b>")
+        assert len(shown.actions()) == 23 and all(len(row) <= 2 for row in shown.buttons)
+        shown = await tap(shown, cb.ToggleRegion, region="bretagne")
+        shown = await tap(shown, cb.ToggleRegion, region=ONLINE)
+        shown = await tap(shown, cb.ToggleRegion, region="corse")
+        shown = await tap(shown, cb.ToggleRegion, region="corse")
+        shown = await tap(shown, cb.BackToTopics)
+        assert ("✅ Concours" in [label for label, _ in keyboard(shown)]
+                and "📍 Régions : Bretagne, En ligne" in [label for label, _ in keyboard(shown)])
+        shown = await tap(shown, cb.ToggleTopic, topic="evenements")
+        saved = await tap(shown, cb.SaveTopics)
+        assert saved.html == ("C'est noté ✅ Vous recevrez : Événements FP21, Concours.\n"
+                              "📍 Événements : Bretagne et en ligne.\n/desabonner pour arrêter.")
+        assert await subscribers.topics_of(db, chat) == {"evenements", "concours"}
+        assert await subscribers.regions_of(db, chat) == {"bretagne", ONLINE}
+        assert await deliveries_of(db, chat) == [(reminder, outbox.PENDING)]
+        mine = await my_subscriptions(chat, db, "fr")
+        assert "📍 Événements : Bretagne et en ligne." in mine.html
+
+        again = await subscribe_start(chat, db, "fr")  # saving from the regions screen
+        again = await tap(again, cb.OpenRegions)
+        again = await tap(again, cb.ToggleRegion, region="bretagne")
+        saved = await tap(again, cb.SaveRegions)
+        assert "📍 Événements : en ligne seulement." in saved.html
+        assert await subscribers.topics_of(db, chat) == {"evenements", "concours"}
+        assert await deliveries_of(db, chat) == [(reminder, outbox.PENDING)]  # still once
+        await engine.dispose()
+    run(scenario)
+
+
+def test_regions_without_a_topic_ask_for_one(tmp_path: Path) -> None:
+    """Saving regions with no topic ticked goes back to the topics, regions kept, and asks for
+    one; a forged region or topic ticks nothing.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        service = Announcing(db, frozenset(), Faq(entries=(), themes=(), events=()))
+        shown = await subscribe_start(41, db, "en")
+        regions = await subscription_button(press(shown, cb.OpenRegions), keyboard(shown), 41,
+                                            service, "en")
+        forged = await subscription_button(cb.ToggleRegion("atlantide"), keyboard(regions), 41,
+                                           service, "en")
+        assert forged == regions
+        ticked = await subscription_button(cb.ToggleRegion("corse"), keyboard(regions), 41,
+                                           service, "en")
+        back = await subscription_button(press(ticked, cb.SaveRegions), keyboard(ticked), 41,
+                                         service, "en")
+        assert back.html.endswith("☝️ Pick at least one topic, then save.")
+        assert "📍 Regions: Corse" in [label for label, _ in keyboard(back)]
+        assert await subscribers.topics_of(db, 41) is None
+        await engine.dispose()
+    run(scenario)
+
+
+def test_a_regional_draft_defaults_to_its_region_and_everyone_lifts_it() -> None:
+    """The region is a choice of the audience step: everyone means every region; the region
+    button narrows again; a region button at another step changes nothing.
+    """
+    draft = Draft(1, 42, Step.AUDIENCE, 3, "x", frozenset({"evenements"}), region="bretagne")
+    everyone = step(draft, Everyone(), version=3).draft
+    assert (everyone.everyone, everyone.topics, everyone.region) == (True, frozenset(), None)
+    narrowed = step(everyone, Region("bretagne"), version=3)
+    assert narrowed.outcome is Outcome.AUDIENCE_CHANGED and narrowed.draft.region == "bretagne"
+    assert step(draft, Region(None), version=3).draft.region is None
+    late = step(Draft(1, 42, Step.WHEN, 4, "x", region="bretagne"), Region(None), version=4)
+    assert late.outcome is Outcome.PASSED and late.draft.region == "bretagne"
+
+
+def test_a_stored_draft_keeps_its_region_and_confirms_to_it(tmp_path: Path) -> None:
+    """drafts.start stores the event's region, save compares and stores it, and the broadcast
+    reaches that region's subscribers; "all regions" reaches every follower.
+    """
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        draft = await drafts.start(db, 42, text="Rennes", topics=["evenements"],
+                                   event_id="rennes", region="bretagne")
+        assert draft.region == "bretagne"
+        wide = step(draft, Region(None), version=draft.version).draft
+        assert not await drafts.save(db, replace(draft, region="corse"), wide)  # stale read
+        assert await drafts.save(db, draft, wide)
+        stored = await drafts.get(db, draft.id)
+        assert stored is not None and stored.region is None
+        assert await drafts.save(db, stored, step(stored, Region("bretagne"),
+                                                  version=stored.version).draft)
+        assert await outbox.confirm(db, draft.id) == 3  # chats 1, 2 and 3
+        other = await drafts.start(db, 42, text="Partout", topics=["evenements"],
+                                   event_id="rennes", region="bretagne")
+        assert await drafts.save(db, other, step(other, Region(None), version=1).draft)
+        assert await outbox.confirm(db, other.id) == 6
         await engine.dispose()
     run(scenario)
