@@ -413,3 +413,30 @@ def test_a_stored_draft_keeps_its_region_and_confirms_to_it(tmp_path: Path) -> N
         assert await outbox.confirm(db, other.id) == 6
         await engine.dispose()
     run(scenario)
+
+
+def test_the_shell_announces_an_event_to_its_region_and_counts_regions(tmp_path: Path,
+                                                                       backend: str) -> None:
+    """`careerbot broadcast --event` targets the event's region (abroad here) unless
+    --all-regions; `careerbot subscribers` counts each region chosen.
+    """
+    if backend != "sqlite":
+        pytest.skip("the shell runs on the data directory's SQLite file")
+    from careerbot.storage.database import default_url
+    from tests.test_cli import storage_command
+
+    async def subscribe() -> None:
+        engine = open_engine(default_url(tmp_path / "d"))
+        await migrate(engine)
+        await populate(sessions(engine))
+        await engine.dispose()
+
+    run(subscribe)
+    regional = storage_command(tmp_path, "broadcast", "--event", "mission-quebec-2019",
+                               "--dry-run")
+    assert regional.stdout.startswith("dry run: 2 recipient(s)")  # chats 1 and 6
+    everywhere = storage_command(tmp_path, "broadcast", "--event", "mission-quebec-2019",
+                                 "--all-regions", "--dry-run")
+    assert everywhere.stdout.startswith("dry run: 6 recipient(s)")
+    counts = storage_command(tmp_path, "subscribers").stdout
+    assert "      3  chose the region 'bretagne' (Bretagne)" in counts.splitlines()

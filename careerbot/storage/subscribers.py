@@ -108,6 +108,14 @@ async def audience(sessions: Sessions, topics: Iterable[str],
         return list(await session.scalars(audience_query(topics, region)))
 
 
+async def region_counts(sessions: Sessions) -> dict[str, int]:
+    """How many subscribers chose each region (those with none get every region)."""
+    async with sessions() as session:
+        rows = await session.execute(select(SubscriberRegion.region, func.count())
+                                     .group_by(SubscriberRegion.region))
+        return {str(region): int(number) for region, number in rows}
+
+
 async def count(sessions: Sessions) -> int:
     """How many subscribers there are."""
     async with sessions() as session:
