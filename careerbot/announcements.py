@@ -40,7 +40,8 @@ PLACE_EN = {ONLINE: "Online", "etranger": "Abroad"}  # region names are the same
 TEXTS: dict[Lang, dict[str, str]] = {
     "fr": {
         "choose": ("🔔 <b>Annonces FP21</b>\nChoisissez ce que vous voulez recevoir, puis "
-                   "validez. Vous pourrez vous désabonner à tout moment avec /desabonner."),
+                   "validez. Avec « 📍 Régions », ne recevez que les événements près de chez "
+                   "vous. Vous pourrez vous désabonner à tout moment avec /desabonner."),
         "save": "💾 Valider", "cancel": "Annuler",
         "saved": "C'est noté ✅ Vous recevrez : {topics}.{regions}\n/desabonner pour arrêter.",
         "regions_button": "📍 Régions : {regions}",
@@ -73,7 +74,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
     },
     "en": {
         "choose": ("🔔 <b>FP21 announcements</b>\nPick what you want to receive, then save. "
-                   "You can unsubscribe any time with /desabonner."),
+                   "With \"📍 Regions\", get only the events near you. You can unsubscribe any "
+                   "time with /desabonner."),
         "save": "💾 Save", "cancel": "Cancel",
         "saved": "Done ✅ You will receive: {topics}.{regions}\n/desabonner to stop.",
         "regions_button": "📍 Regions: {regions}",
