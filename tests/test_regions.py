@@ -440,3 +440,21 @@ def test_the_shell_announces_an_event_to_its_region_and_counts_regions(tmp_path:
     assert everywhere.stdout.startswith("dry run: 6 recipient(s)")
     counts = storage_command(tmp_path, "subscribers").stdout
     assert "      3  chose the region 'bretagne' (Bretagne)" in counts.splitlines()
+
+
+def test_two_saves_at_once_queue_the_reminder_once(tmp_path: Path) -> None:
+    """A double tap on "Valider" handled at the same moment (or by two instances) adds the
+    late subscriber's reminder once.
+    """
+    import asyncio
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
+        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        await subscribers.subscribe(db, 50, "fr", ["evenements"])
+        added = await asyncio.gather(*(late_reminders(db, faq, 50, NOW) for _ in range(4)))
+        assert sorted(added) == [[], [], [], [reminder]]
+        assert await deliveries_of(db, 50) == [(reminder, outbox.PENDING)]
+        await engine.dispose()
+    run(scenario)
