@@ -458,3 +458,38 @@ def test_two_saves_at_once_queue_the_reminder_once(tmp_path: Path) -> None:
         assert await deliveries_of(db, 50) == [(reminder, outbox.PENDING)]
         await engine.dispose()
     run(scenario)
+
+
+def test_a_late_delivery_is_never_left_under_a_finished_reminder(tmp_path: Path,
+                                                                  backend: str) -> None:
+    """PostgreSQL: the sender finishing a reminder while a late subscriber is being added waits
+    for the addition and then sees it, so the reminder stays running with that delivery to send.
+    """
+    import asyncio
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the two cannot interleave")
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await populate(db)
+        faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
+        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        async with db.begin() as session:
+            await session.execute(update(Delivery).where(Delivery.broadcast_id == reminder)
+                                  .values(state=outbox.SENT))
+        await subscribers.subscribe(db, 60, "fr", ["evenements"])
+        async with db.begin() as adding:  # as _add_late does, held open
+            await adding.get(Broadcast, reminder, with_for_update=True)
+            adding.add(Delivery(broadcast_id=reminder, chat_id=60, state=outbox.PENDING,
+                                attempts=0))
+            await adding.flush()
+            finishing = asyncio.create_task(outbox.finish_if_complete(db, reminder))
+            await asyncio.sleep(0.5)
+            assert not finishing.done()  # it waits for the row
+        assert await finishing is False
+        summary = await outbox.summary(db, reminder)
+        assert summary is not None and summary.state == outbox.RUNNING
+        assert summary.counts.get(outbox.PENDING) == 1
+        await engine.dispose()
+    run(scenario)
