@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,7 @@ from careerbot.conversation import Lang, Reply, format_date
 from careerbot.drafting import Draft, Outcome, Transition
 from careerbot.faq import Event, Faq
 from careerbot.privacy import user_tag
+from careerbot.regions import ONLINE
 from careerbot.storage import drafts, feedback, outbox, subscribers
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
@@ -70,15 +72,24 @@ def event_topics(event: Event) -> set[str]:
     return {"evenements"} | (set(event.tags) & known)
 
 
+async def event_audience(db: Sessions, event: Event) -> list[int]:
+    """The chats an event concerns: its topics' followers, in its region (or with none)."""
+    return await subscribers.audience(db, event_topics(event), event.region)
+
+
 async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedelta) -> list[int]:
-    """Create and confirm the reminder of each event starting within `ahead`, once ever."""
+    """Create and confirm the reminder of each event starting within `ahead`, once ever; it goes
+    to the event's audience (`event_audience`), fixed at confirmation, and later to those who
+    subscribe before the event starts (`late_reminders`).
+    """
     created = []
     for event in faq.events:
         if not now < event.start <= now + ahead:
             continue
         try:
             broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
-                                            kind="reminder", event_id=event.id)
+                                            kind="reminder", event_id=event.id,
+                                            region=event.region)
         except IntegrityError:  # already reminded (even before a restart): once is enough,
             found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
             if found is None or not await outbox.confirm(db, found):
@@ -90,13 +101,21 @@ async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedel
     return created
 
 
+async def late_reminders(db: Sessions, faq: Faq, chat_id: int, now: datetime) -> list[int]:
+    """Queue for a chat that just subscribed, or changed its choice, the reminders already sent
+    or being sent for events still to come that concern it, once each (outbox.add_late_recipient).
+    """
+    coming = [event.id for event in faq.events if event.start > now]
+    return await outbox.add_late_recipient(db, chat_id, coming)
+
+
 # --- candidates -----------------------------------------------------------------------------
 
 
 async def subscribe_start(chat_id: int, db: Sessions, lang: Lang) -> Reply:
-    """/abonner: the topic keyboard with the current choice."""
+    """/abonner: the topic keyboard with the current choice (its regions one screen away)."""
     current = await subscribers.topics_of(db, chat_id)
-    return ui.choose_topics(current or set(), lang)
+    return ui.choose_topics(current or set(), lang, await subscribers.regions_of(db, chat_id))
 
 
 async def my_subscriptions(chat_id: int, db: Sessions, lang: Lang) -> Reply:
@@ -104,7 +123,8 @@ async def my_subscriptions(chat_id: int, db: Sessions, lang: Lang) -> Reply:
     topics = await subscribers.topics_of(db, chat_id)
     if topics is None:
         return ui.text("not_subscribed", lang)
-    return ui.text("mine", lang, topics=ui.describe(topics, lang))
+    regions = ui.describe_regions(await subscribers.regions_of(db, chat_id), lang)
+    return ui.text("mine", lang, topics=ui.describe(topics, lang), regions=regions)
 
 
 async def unsubscribe(chat_id: int, db: Sessions, lang: Lang) -> Reply:
@@ -113,23 +133,61 @@ async def unsubscribe(chat_id: int, db: Sessions, lang: Lang) -> Reply:
     return ui.text("unsubscribed" if done else "not_subscribed", lang)
 
 
-async def subscription_button(action: cb.ToggleTopic | cb.SaveTopics | cb.KeepTopics,
-                              labels: list[str], chat_id: int, db: Sessions, lang: Lang) -> Reply:
-    """A topic toggles, save stores, keep leaves things as they were; `labels` are the pressed
-    keyboard's, which hold the choice in progress.
+SubscriptionButton = (cb.ToggleTopic | cb.SaveTopics | cb.KeepTopics | cb.OpenRegions
+                      | cb.ToggleRegion | cb.BackToTopics | cb.SaveRegions)
+
+
+async def subscription_button(action: SubscriptionButton, shown: Sequence[tuple[str, str | None]],
+                              chat_id: int, announcing: Announcing, lang: Lang,
+                              now: datetime | None = None) -> Reply:
+    """A topic or region toggles, the screens swap, save stores, keep leaves things as they were.
+
+    `shown` is the pressed keyboard, (label, payload) per button: the labels hold the choice in
+    progress on this screen, a payload carries the other screen's (see ui.carried).
     """
-    selected = ui.selected_in(labels)
-    if isinstance(action, cb.KeepTopics):
-        return ui.text("kept", lang)
-    if isinstance(action, cb.SaveTopics):
-        if not selected:
-            await subscribers.unsubscribe(db, chat_id)
-            return ui.text("nothing_chosen", lang)
-        await subscribers.subscribe(db, chat_id, lang, selected)
-        return ui.text("saved", lang, topics=ui.describe(selected, lang))
-    if action.topic not in {key for key, _, _ in ui.TOPICS}:
-        return ui.choose_topics(selected, lang)  # a forged topic: nothing to tick
-    return ui.choose_topics(ui.toggle(selected, action.topic), lang)
+    labels = [label for label, _ in shown]
+    topics, regions = ui.carried(cb.decode(data) for _, data in shown if data)
+    match action:
+        case cb.KeepTopics():
+            return ui.text("kept", lang)
+        case cb.ToggleTopic(topic=topic):
+            selected = ui.selected_in(labels)
+            if topic in ui.TOPIC_ORDER:  # a forged topic: nothing to tick
+                selected = ui.toggle(selected, topic)
+            if regions is None:  # a keyboard drawn before regions: keep the stored ones
+                regions = await subscribers.regions_of(announcing.db, chat_id)
+            return ui.choose_topics(selected, lang, regions)
+        case cb.OpenRegions():
+            return ui.choose_regions(regions or set(), ui.selected_in(labels), lang)
+        case cb.ToggleRegion(region=region):
+            chosen = ui.regions_in(labels)
+            if region in ui.PLACE_ORDER:
+                chosen ^= {region}
+            return ui.choose_regions(chosen, topics or set(), lang)
+        case cb.BackToTopics():
+            return ui.choose_topics(topics or set(), lang, ui.regions_in(labels))
+        case cb.SaveRegions():
+            regions = ui.regions_in(labels)
+            if not topics:
+                return ui.choose_topics(set(), lang, regions, note="pick_topic")
+            return await _save(chat_id, topics, regions, announcing, lang, now)
+    # SaveTopics: regions as carried by the keyboard, or as stored under one drawn before them
+    return await _save(chat_id, ui.selected_in(labels), regions, announcing, lang, now)
+
+
+async def _save(chat_id: int, topics: set[str], regions: set[str] | None, announcing: Announcing,
+                lang: Lang, now: datetime | None) -> Reply:
+    """Store a subscription (or end it when no topic is chosen), then queue the reminders the
+    chat would have got had it subscribed earlier.
+    """
+    db = announcing.db
+    if not topics:
+        await subscribers.unsubscribe(db, chat_id)
+        return ui.text("nothing_chosen", lang)
+    await subscribers.subscribe(db, chat_id, lang, topics, regions)
+    await late_reminders(db, announcing.faq, chat_id, now or datetime.now(UTC))
+    where = ui.describe_regions(await subscribers.regions_of(db, chat_id), lang)
+    return ui.text("saved", lang, topics=ui.describe(topics, lang), regions=where)
 
 
 async def forget_button(action: cb.Forget, chat_id: int, tag: str, db: Sessions,
@@ -161,21 +219,42 @@ class Answer:
     send: tuple[Reply, ...] = ()
 
 
-async def start_draft(owner: int, args: list[str], announcing: Announcing) -> Reply:
-    """/annonce [texte] or /annonce evenement <id>: a new draft (replacing an unconfirmed one)."""
+async def start_draft(owner: int, args: list[str], announcing: Announcing,
+                      html: str | None = None) -> Reply:
+    """/annonce [texte] or /annonce evenement <id>: a new draft (replacing an unconfirmed one).
+
+    `html` is the text after the command with its formatting (bold, links, line breaks), as
+    Telegram HTML; without it the words of `args` are taken as plain text.
+    """
     if len(args) >= 2 and args[0] in ("evenement", "événement", "event"):
-        event = next((e for e in announcing.faq.events if e.id == args[1]), None)
+        event = find_event(announcing.faq, args[1])
         if event is None:
             ids = ", ".join(e.id for e in announcing.faq.events) or "aucun"
             return Reply(ui.ADMIN["unknown_event"].format(id=escape(args[1]), ids=escape(ids)))
         draft = await drafts.start(announcing.db, owner, text=event_announcement(event),
-                                   topics=event_topics(event), event_id=event.id)
-        return ui.audience_keyboard(draft)
+                                   topics=event_topics(event), event_id=event.id,
+                                   region=regional_place(event))
+        return ui.audience_keyboard(draft, regional_place(event))
     if args:
-        draft = await drafts.start(announcing.db, owner, text=escape(" ".join(args)))
+        text = html.strip() if html and html.strip() else escape(" ".join(args))
+        draft = await drafts.start(announcing.db, owner, text=text)
         return ui.audience_keyboard(draft)
     await drafts.start(announcing.db, owner)
     return Reply(ui.ADMIN["ask_text"])
+
+
+def find_event(faq: Faq, event_id: str | None) -> Event | None:
+    """The event with this id, if the FAQ has it."""
+    return next((e for e in faq.events if e.id == event_id), None)
+
+
+def regional_place(event: Event | None) -> str | None:
+    """The region an announcement of this event is limited to by default: its own, unless it
+    concerns every region (online, or tied to no place).
+    """
+    if event is None or event.region is None or event.region == ONLINE:
+        return None
+    return event.region
 
 
 async def abandon_draft(owner: int, announcing: Announcing) -> Reply:
@@ -212,19 +291,27 @@ async def draft_button(action: cb.DraftButton, pressed: tuple[int, int],
     draft = await drafts.get(announcing.db, action.draft)
     if draft is None or draft.owner != pressed[0]:
         return Answer(toast=ui.ADMIN["unknown_draft"])
-    event = draft_event(action, datetime.now(UTC))
+    event = draft_event(action, datetime.now(UTC),
+                        regional_place(find_event(announcing.faq, draft.event_id)))
     if event is None:
         return Answer(toast=ui.ADMIN["unknown_draft"])
     return await _apply(draft, event, action.version, announcing, report_to=pressed)
 
 
-def draft_event(action: cb.DraftButton, now: datetime) -> drafting.Event | None:
-    """The draft event a button stands for (None for a topic or time no button offers)."""
+def draft_event(action: cb.DraftButton, now: datetime,
+                place: str | None = None) -> drafting.Event | None:
+    """The draft event a button stands for (None for a topic, time or region no button offers);
+    `place` is the region of the draft's event, if it has one.
+    """
     match action:
         case cb.AudienceTopic(topic=topic):
             return drafting.Toggle(topic) if topic in TOPIC_KEYS else None
         case cb.AudienceEveryone():
             return drafting.Everyone()
+        case cb.AudienceRegion(regional=regional):
+            if place is None:
+                return None
+            return drafting.Region(place if regional else None)
         case cb.AudienceDone():
             return drafting.Next()
         case cb.SendTime(choice=choice):
@@ -263,12 +350,14 @@ async def _show(moved: Transition, announcing: Announcing) -> Answer:
     draft = moved.draft
     match moved.outcome:
         case Outcome.ASK_AUDIENCE | Outcome.AUDIENCE_CHANGED:
-            return Answer(edit=ui.audience_keyboard(draft))
+            place = regional_place(find_event(announcing.faq, draft.event_id))
+            return Answer(edit=ui.audience_keyboard(draft, place))
         case Outcome.ASK_WHEN:
             return Answer(edit=ui.when_keyboard(draft))
         case Outcome.PREVIEW:
-            count = len(await subscribers.audience(announcing.db, recipients(draft)))
-            event = next((e for e in announcing.faq.events if e.id == draft.event_id), None)
+            count = len(await subscribers.audience(announcing.db, recipients(draft),
+                                                   draft.region))
+            event = find_event(announcing.faq, draft.event_id)
             return Answer(send=(Reply(draft.text, event_buttons(event)),
                                 ui.preview_controls(draft, count)))
         case Outcome.CONFIRMED:

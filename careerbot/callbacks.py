@@ -145,6 +145,42 @@ class KeepTopics(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class OpenRegions(Action):
+    """From the topics of /abonner to its regions; carries the regions ticked so far (a bit mask
+    over announcements.PLACE_ORDER), since the topics screen shows none.
+    """
+
+    code: ClassVar[str] = "rgo"
+    regions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleRegion(Action):
+    """Tick or untick a region (the keyboard's labels hold the choice)."""
+
+    code: ClassVar[str] = "rgt"
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackToTopics(Action):
+    """From the regions back to the topics; carries the topics ticked so far (a bit mask over
+    announcements.TOPIC_ORDER).
+    """
+
+    code: ClassVar[str] = "rgb"
+    topics: int
+
+
+@dataclass(frozen=True, slots=True)
+class SaveRegions(Action):
+    """Subscribe to the carried topics and the ticked regions."""
+
+    code: ClassVar[str] = "rgv"
+    topics: int
+
+
+@dataclass(frozen=True, slots=True)
 class Forget(Action):
     """Answer to /oublier: erase everything, or keep it."""
 
@@ -176,6 +212,14 @@ class AudienceEveryone(DraftButton):
     """Choose (or unchoose) every subscriber as the audience."""
 
     code: ClassVar[str] = "ae"
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceRegion(DraftButton):
+    """Send the announcement of a regional event to that region only, or to every region."""
+
+    code: ClassVar[str] = "rga"
+    regional: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +308,9 @@ class Outdated(Action):
 KINDS: dict[str, type[Action]] = {kind.code: kind for kind in (
     OpenEntry, Details, OpenTheme, RouteStep, Calendar, Themes, Menu, Events, Help, SendToTeam,
     Feedback, ToggleTopic, SaveTopics, KeepTopics, Forget,
-    AudienceTopic, AudienceEveryone, AudienceDone, SendTime, ConfirmDraft, AbandonDraft,
+    OpenRegions, ToggleRegion, BackToTopics, SaveRegions,
+    AudienceTopic, AudienceEveryone, AudienceRegion, AudienceDone, SendTime, ConfirmDraft,
+    AbandonDraft,
     PauseBroadcast, ResumeBroadcast, CancelBroadcast, AskResend, ConfirmResend, KeepUncertain)}
 
 

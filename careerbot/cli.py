@@ -315,8 +315,9 @@ def storage_sessions() -> Any:
 
 
 def cmd_subscribers(args: argparse.Namespace) -> int:
-    """How many subscribers, and how many follow each topic."""
+    """How many subscribers, how many follow each topic, and how many chose each region."""
     from careerbot.announcements import TOPICS
+    from careerbot.regions import PLACES
     from careerbot.storage import subscribers
 
     db = storage_sessions()
@@ -326,6 +327,9 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
         rows += [(f"would receive a '{key}' announcement ({label})",
                   len(await subscribers.audience(db, [key]))) for key, label, _ in TOPICS
                  if key != "all"]
+        chose = await subscribers.region_counts(db)
+        rows += [(f"chose the region '{place}' ({PLACES.get(place, place)})", number)
+                 for place, number in sorted(chose.items())]
         return rows
 
     for label, number in asyncio.run(counts()):
@@ -335,17 +339,19 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
     """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
-    from careerbot.announcing import event_announcement, event_topics
+    from careerbot.announcing import event_announcement, event_topics, regional_place
     from careerbot.storage import outbox, subscribers
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
+    region = None
     if args.event:
         event = next((e for e in faq.events if e.id == args.event), None)
         if event is None:
             raise SystemExit(f"careerbot: unknown event {args.event!r}; known: "
                              + ", ".join(e.id for e in faq.events))
         text, topics = event_announcement(event), topics or event_topics(event)
+        region = None if args.all_regions else regional_place(event)
     else:
         text = args.text
     problems = check_html(text).errors
@@ -361,9 +367,9 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
 
     async def queue() -> tuple[int, int]:
         if args.dry_run:
-            return 0, len(await subscribers.audience(db, topics - {"all"}))
+            return 0, len(await subscribers.audience(db, topics - {"all"}, region))
         draft = await outbox.create(db, text, topics - {"all"}, send_at=send_at,
-                                    event_id=args.event)
+                                    event_id=args.event, region=region)
         return draft, await outbox.confirm(db, draft)
 
     draft, count = asyncio.run(queue())
@@ -513,11 +519,15 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--event", help="announce this event of faq/events.yaml")
     broadcast.add_argument("--topic", action="append", help="only subscribers of this topic "
                            "(repeatable; default: everyone)")
+    broadcast.add_argument("--all-regions", action="store_true",
+                           help="with --event: every region (default: the subscribers of the "
+                           "event's region, and those who chose none)")
     broadcast.add_argument("--at", help="send later: ISO 8601 with time zone")
     broadcast.add_argument("--dry-run", action="store_true", help="count recipients only")
     listing = command("broadcasts", cmd_broadcasts, "List broadcasts with their reports.")
     listing.add_argument("--limit", type=int, default=10)
-    command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
+    command("subscribers", cmd_subscribers,
+            "Count subscribers, in all, per topic and per region chosen.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
     command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")

@@ -57,6 +57,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "« alternance fonction publique », « travailler sans concours »…\n"
             "• /themes : parcourir les sujets\n"
             "• /evenements : les prochains événements FP21\n"
+            "• Organisateur FP21 ? /monid donne votre identifiant, à transmettre à l'équipe\n"
             "Je suis un robot : pour une question personnelle, contactez FP21 sur fp21.fr.\n"
             "🔒 Je garde vos abonnements, et vos questions sans réponse et avis sans votre nom ni "
             "vos coordonnées. /oublier efface abonnements, historique, et questions et avis des "
@@ -116,6 +117,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "\"jobs without an exam\"…\n"
             "• /themes: browse topics\n"
             "• /evenements: upcoming FP21 events\n"
+            "• FP21 organiser? /monid gives your id, to send to the team\n"
             "I'm a bot: for a personal question, contact FP21 at fp21.fr.\n"
             "🔒 I keep your subscriptions, and unanswered questions and ratings without your name "
             "or contact details. /oublier erases subscriptions, history, and the questions and "
@@ -174,6 +176,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mesabonnements", "Mes abonnements", "My subscriptions"),
     ("desabonner", "Ne plus recevoir d'annonces", "Stop announcements"),
     ("oublier", "Effacer mes données", "Erase my data"),
+    ("monid", "Mon identifiant Telegram (organisateurs)", "My Telegram id (organisers)"),
     ("aide", "Comment m'utiliser", "How to use me"),
     ("help", "Comment m'utiliser (English)", "How to use me"),
 )

@@ -42,6 +42,10 @@ def shipped_replies() -> Iterator[Reply]:
         yield from (talk.definition((term.id,), lang) for term in faq.glossary)
         yield from (ui.choose_topics(chosen, lang) for chosen in (set(), {"all"},
                                                                   {k for k, _, _ in ui.TOPICS}))
+        yield from (ui.choose_topics(set(ui.TOPIC_ORDER), lang, regions)
+                    for regions in ({"bretagne"}, {"corse", "en-ligne"}, set(ui.PLACE_ORDER)))
+        yield from (ui.choose_regions(regions, set(ui.TOPIC_ORDER), lang)
+                    for regions in (set(), set(ui.PLACE_ORDER)))
         yield ui.forget_confirmation(lang)
     yield from (Reply("", ui.event_buttons(event)) for event in faq.events)
     yield from organiser_replies()
@@ -54,6 +58,7 @@ def organiser_replies() -> Iterator[Reply]:
                   Draft(BIG, BIG, Step.AUDIENCE, BIG, "x", everyone=True)):
         yield from (ui.audience_keyboard(draft), ui.when_keyboard(draft),
                     ui.preview_controls(draft, BIG))
+        yield ui.audience_keyboard(draft, "provence-alpes-cote-d-azur")
     for state in ("draft", "scheduled", "sending", "paused", "cancelled", "done", "stopped"):
         summary = Summary(BIG, "announce", state, "x", ("concours",), None,
                           {"sent": 3, "unknown": 2}, None)

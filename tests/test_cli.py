@@ -185,7 +185,7 @@ def test_broadcast_commands_from_the_shell(tmp_path: Path) -> None:
                              "--topic", "concours")
     assert queued.stdout.strip() == "broadcast #2 queued for 1 recipient(s); the running bot sends it"
     listing = storage_command(tmp_path, "broadcasts").stdout
-    assert "📣 Annonce #2 : en cours (Concours)" in listing
+    assert "📣 Annonce #2 : en cours (Concours, 📍 À l'étranger seulement)" in listing
     assert "Envoyés : 0 / 1" in listing
     counts = storage_command(tmp_path, "subscribers").stdout.splitlines()
     assert counts[0].split() == ["1", "subscribers", "in", "all"]

@@ -411,8 +411,8 @@ def test_an_update_in_hand_when_its_instance_dies_is_answered_by_another(
         double: BotApiDouble, cluster: Cluster) -> None:
     """A webhook call is answered only once its update is handled: web-a, killed while its reply
     waits out a 429, never said 200, so the copy Telegram sends again to web-b is answered there,
-    once web-a's heartbeat has stopped; nothing is lost and nothing doubled. (Last in the module:
-    web-a stays dead.)
+    once web-a's heartbeat has stopped; nothing is lost and nothing doubled. Last in the module,
+    since web-a stays dead.
     """
     user = next(_users)
     update_id = double.send_text(user, QUESTIONS[0])

@@ -108,9 +108,11 @@ class FakeTime:
         self.now = 0.0
 
     def clock(self) -> float:
+        """Now."""
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        """Move the clock on."""
         self.now += seconds
         await asyncio.sleep(0)
 

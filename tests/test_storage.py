@@ -68,7 +68,8 @@ def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
             async with engine.connect() as connection:
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
-                    "feedback", "updates_seen", "leases", "instances", "buckets", "requests"} <= tables
+                    "feedback", "updates_seen", "leases", "instances", "buckets", "requests",
+                    "subscriber_regions"} <= tables
             await engine.dispose()
     run(scenario)
 

@@ -66,6 +66,16 @@ class Subscription(Base):
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class SubscriberRegion(Base):
+    """One region a subscriber follows (careerbot/regions.py); none at all means every region."""
+
+    __tablename__ = "subscriber_regions"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("subscribers.chat_id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class Broadcast(Base):
     """An announcement (or an event reminder) and where its sending stands."""
 
@@ -91,6 +101,9 @@ class Broadcast(Base):
     flow_step: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     everyone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Only subscribers of this region (or of none) get it; None: every region. See
+    # storage.subscribers.audience_query for the rule.
+    region: Mapped[str | None] = mapped_column(String(32))
     # The organiser's message that shows the live delivery report (set at confirmation).
     report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     report_message_id: Mapped[int | None] = mapped_column(BigInteger)

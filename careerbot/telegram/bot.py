@@ -325,10 +325,31 @@ async def stored_command(update: Update, context: CareerContext) -> None:
         await send(update, await abandon_draft(message.chat.id, announcing))
     elif name == "annonce":
         await send(update, await start_draft(message.chat.id, list(context.args or []),
-                                             announcing))
+                                             announcing, after_command(message)))
     elif name == "annonces":
         for reply in await list_broadcasts(announcing):
             await send(update, reply)
+
+
+async def my_id(update: Update, context: CareerContext) -> None:
+    """/monid: anyone's Telegram id, to give the association for the organisers' list (never
+    logged).
+    """
+    user = update.effective_user
+    if user is not None:
+        await send(update, ui.my_id(user.id, language(update)))
+
+
+def after_command(message: Message) -> str:
+    """The text after a leading /command (or /command@bot) with its formatting, as Telegram
+    HTML ("" when there is none, or when formatting overlaps the command).
+    """
+    command = next((message.parse_entity(entity) for entity in message.entities
+                    if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0), None)
+    html = message.text_html or ""
+    if command is None or not html.startswith(command):
+        return ""
+    return html.removeprefix(command).strip()
 
 
 async def membership(update: Update, context: CareerContext) -> None:
@@ -420,6 +441,7 @@ async def follow(update: Update, context: CareerContext, action: cb.Action | Non
                                              without_rows(message, lambda a: a == action)))
             return None
         case cb.Feedback() | cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.Forget() \
+                | cb.OpenRegions() | cb.ToggleRegion() | cb.BackToTopics() | cb.SaveRegions() \
                 | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated():
             if announcing is None:
                 return ui.TEXTS[lang]["no_storage"]
@@ -447,11 +469,13 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             await replace(message, Reply(message.text_html, without_rows(
                 message, lambda a: isinstance(a, cb.Feedback))))
             return ui.TEXTS[lang]["thanks"]
-        case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics():
-            labels = [b.text for row in (message.reply_markup.inline_keyboard
-                                         if message.reply_markup else ()) for b in row]
-            await replace(message, await subscription_button(action, labels, message.chat.id,
-                                                             announcing.db, lang))
+        case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.OpenRegions() \
+                | cb.ToggleRegion() | cb.BackToTopics() | cb.SaveRegions():
+            shown = [(b.text, b.callback_data if isinstance(b.callback_data, str) else None)
+                     for row in (message.reply_markup.inline_keyboard
+                                 if message.reply_markup else ()) for b in row]
+            await replace(message, await subscription_button(action, shown, message.chat.id,
+                                                             announcing, lang))
             return None
         case cb.Forget():
             if context.user_data is not None:
@@ -660,6 +684,7 @@ def build_application(config: Config, conversation: Conversation, *,
                        filters=new_messages),
         CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
                         "annonces", "annuler"], stored_command, filters=new_messages & private),
+        CommandHandler("monid", my_id, filters=new_messages & private),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
