@@ -123,11 +123,10 @@ async def _top_entries(session: AsyncSession, days: tuple[date, ...],
 # --- subscribers over time ----------------------------------------------------------------------
 
 
-async def no_regions(sessions: Sessions) -> dict[str, int]:
-    """Subscribers per region: none until the subscriber-regions table exists.
-
-    To wire at merge: count the rows of that table per region (one query, like `_topics`) and
-    pass the function as `regions` to `snapshot` / `current_figures`, or replace this body.
+async def subscriber_regions(sessions: Sessions) -> dict[str, int]:
+    """Subscribers per region (region key -> count): none until the subscriber-regions table
+    exists. To wire at merge: count that table's rows per region here (one query, like
+    `_topics`); every caller uses this function by default.
     """
     return {}
 
@@ -140,7 +139,8 @@ async def _topics(session: AsyncSession) -> dict[str, int]:
     return found
 
 
-async def snapshot(sessions: Sessions, day: date, regions: RegionCounts = no_regions) -> None:
+async def snapshot(sessions: Sessions, day: date,
+                   regions: RegionCounts = subscriber_regions) -> None:
     """Record today's subscribers per topic and per region (run daily by the worker, and before
     any figure is drawn, so the last point is current); a second run the same day replaces it.
     """
@@ -210,7 +210,7 @@ async def figures(sessions: Sessions, today: date, days: int = stats.DAYS) -> Fi
 
 
 async def current_figures(sessions: Sessions, clock: Clock = stats.utc_now,
-                          regions: RegionCounts = no_regions) -> Figures:
+                          regions: RegionCounts = subscriber_regions) -> Figures:
     """Today's snapshot of subscribers taken, then the five figures as of today."""
     today = stats.paris_day(clock())
     await snapshot(sessions, today, regions)
