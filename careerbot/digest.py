@@ -48,8 +48,9 @@ def clusters_text(groups: Sequence[Group]) -> str:
              for g in groups[:CLUSTERS]]
     if not shown:
         return "🗂️ <b>Questions sans réponse</b>\nAucune cette semaine. 🎉"
-    lines = [f"🗂️ <b>Questions sans réponse : les {len(shown)} plus gros groupes de la "
-             f"semaine</b> (à coller dans l'entrée qui devrait répondre)"]
+    which = (f"les {len(shown)} plus gros groupes" if len(shown) > 1 else "le groupe")
+    lines = [f"🗂️ <b>Questions sans réponse : {which} de la semaine</b> (à coller dans l'entrée "
+             "qui devrait répondre)"]
     for number, group in enumerate(shown, 1):
         closest = (f"entrée la plus proche : {escape(group.guess)}" if group.guess
                    else "aucune entrée proche")
