@@ -7,7 +7,9 @@ ids are made up (9000000 + n).
 from __future__ import annotations
 
 import random
+import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,7 +60,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], today: date) -> None:
         for topic, part in TOPIC_SHARES.items():
             snapshots.append({"day": today - timedelta(days=offset), "kind": "topic", "key": topic,
                               "count": int(subscribers * part * share)})
-        for region, part in (("ile-de-france", 0.3), ("en-ligne", 0.2), ("occitanie", 0.1)):
+        for region, part in (("ile-de-france", 0.33), ("en-ligne", 0.16), ("occitanie", 0.07)):
             snapshots.append({"day": today - timedelta(days=offset), "kind": "region",
                               "key": region, "count": int(subscribers * part * share)})
     async with sessions.begin() as session:
@@ -84,3 +86,36 @@ async def seed(sessions: async_sessionmaker[AsyncSession], today: date) -> None:
                  "state": state, "attempts": 1} for i, state in enumerate(states)])
         session.add(Broadcast(id=6, kind="announce", text="(brouillon)", topics="",
                               state="draft", created_at=created))
+
+
+def example(target: Path, today: date = date(2026, 12, 7)) -> None:
+    """Draw the picture of a seeded month into `target`, in 64 colours (a small file for the
+    docs): `python -m tests.stats_seed docs/stats-exemple.png`.
+    """
+    import asyncio
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from careerbot.chart import render_png
+    from careerbot.storage import stats
+    from careerbot.storage.database import default_url, migrate, open_engine, sessions
+
+    async def draw(folder: Path) -> bytes:
+        engine = open_engine(default_url(folder))
+        try:
+            await migrate(engine)
+            await seed(sessions(engine), today)
+            return render_png(await stats.figures(sessions(engine), today))
+        finally:
+            await engine.dispose()
+
+    with tempfile.TemporaryDirectory() as folder:
+        png = asyncio.run(draw(Path(folder)))
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(64)
+    image.save(target, optimize=True)
+
+
+if __name__ == "__main__":
+    example(Path(sys.argv[1]))
