@@ -94,7 +94,9 @@ Behaviour worth knowing: getUpdates honours ``offset`` (confirmed updates are dr
 ``limit``, ``allowed_updates`` and ``timeout`` (capped at ``max_poll_seconds``); a newer
 getUpdates ends a pending one with 409 as Telegram does; method names are case-insensitive;
 bodies may be form-encoded, multipart (files, ``attach://name``) or JSON. Texts with
-``parse_mode`` MarkdownV2/Markdown are only measured, not parsed (see ``formatting.py``).
+``parse_mode`` MarkdownV2/Markdown are only measured, not parsed (see ``formatting.py``). An
+uploaded sendPhoto must be a PNG or JPEG within Telegram's limits (10 MB, width + height <= 10000,
+ratio <= 20); the PNG's size is read into the answer's PhotoSize.
 """
 
 from __future__ import annotations
