@@ -96,6 +96,7 @@ def _messages(axes: Axes, figures: Figures) -> None:
                  label=f"{label} ({sum(counts)})")
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     _day_ticks(axes, figures)
+    _whole_numbers(axes)
     axes.set_ylabel("messages", fontsize=10)
     axes.legend(fontsize=9, ncols=2, frameon=False, loc="upper left")
     axes.set_ylim(0, max(max(bottom, default=0), 1) * 1.35)  # room for the legend
@@ -106,6 +107,13 @@ def _day_ticks(axes: Axes, figures: Figures) -> None:
     ticks = list(range(len(figures.days)))[::-7][::-1]
     axes.set_xticks(ticks, [f"{figures.days[i]:%d/%m}" for i in ticks])
     axes.set_xlim(-0.7, len(figures.days) - 0.3)
+
+
+def _whole_numbers(axes: Axes) -> None:
+    """Counts on the y axis: no 0.2 of a message."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _top_entries(axes: Axes, figures: Figures) -> None:
@@ -154,6 +162,7 @@ def _subscribers(axes: Axes, figures: Figures) -> None:
                   linestyle="--" if s.kind == "region" else "-",
                   label=f"{s.label} ({counts[-1]})")
     _day_ticks(axes, figures)
+    _whole_numbers(axes)
     highest = max(count for s in series for _, count in s.points)
     axes.set_ylim(0, highest * 1.6)  # room for the legend
     axes.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
