@@ -375,8 +375,8 @@ def test_unknown_method_is_400(double: BotApiDouble) -> None:
     assert refused(double, lambda bot: api_request(bot, "sendMesage", chat_id=USER)) == \
         "unknown method 'sendMesage'"
     double.violations.clear()
-    violation = refused(double, lambda bot: api_request(bot, "sendPhoto", chat_id=USER, photo="x"))
-    assert violation.startswith("sendPhoto: method not served by the test double")
+    violation = refused(double, lambda bot: api_request(bot, "sendVideo", chat_id=USER, video="x"))
+    assert violation.startswith("sendVideo: method not served by the test double")
 
 
 def test_inline_query_results_are_checked(double: BotApiDouble) -> None:
