@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from careerbot import stats
 from careerbot.announcements import TOPICS, topic_label
+from careerbot.regions import place_label
 from careerbot.stats import Clock, Figures, Series, Tally
 from careerbot.storage import feedback
 from careerbot.storage.models import (
@@ -165,7 +166,8 @@ async def _subscribers(session: AsyncSession, days: tuple[date, ...]) -> tuple[S
     for kind, key, day, count in rows:
         points[(str(kind), str(key))].append((day, int(count)))
     order = {key: index for index, (key, _, _) in enumerate(TOPICS)}
-    series = [Series(kind, key, topic_label(key) if kind == TOPIC else key, tuple(found))
+    series = [Series(kind, key, topic_label(key) if kind == TOPIC else place_label(key),
+                     tuple(found))
               for (kind, key), found in points.items()]
     return tuple(sorted(series, key=lambda s: (s.kind != TOPIC, order.get(s.key, 99), s.key)))
 
