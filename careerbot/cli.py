@@ -412,6 +412,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """What candidates ask, in figures: as text, as JSON, or as the /stats picture (counts only)."""
+    from careerbot import stats
+    from careerbot.storage import stats as stored
+
+    db = storage_sessions()
+    found = asyncio.run(stored.current_figures(db))
+    if args.png:
+        from careerbot.chart import render_png
+
+        try:
+            Path(args.png).write_bytes(render_png(found))
+        except OSError as error:
+            raise SystemExit(f"careerbot: cannot write {args.png!r} "
+                             f"({error.strerror or type(error).__name__})") from None
+    if args.json:
+        print(json.dumps(stats.as_json(found), ensure_ascii=False, indent=1))
+    elif not args.png:
+        print(stats.as_text(found), end="")
+    else:
+        print(f"{args.png} : {stats.caption(found)}")
+    return EXIT_OK
+
+
 def cmd_links(args: argparse.Namespace) -> int:
     """Print the deep links to publish (entries, themes, the route)."""
     faq, matcher = load(faq_dir(args.faq))
@@ -529,6 +553,9 @@ def parser() -> argparse.ArgumentParser:
     command("subscribers", cmd_subscribers,
             "Count subscribers, in all, per topic and per region chosen.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
+    figures = command("stats", cmd_stats, "What candidates ask, in figures (counts only).")
+    figures.add_argument("--json", action="store_true", help="the figures as JSON")
+    figures.add_argument("--png", metavar="FILE", help="draw the /stats picture into FILE")
     command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))

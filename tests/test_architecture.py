@@ -14,7 +14,8 @@ def test_core_imports_neither_telegram_nor_a_database() -> None:
     code = ("import sys, careerbot.faq_loader, careerbot.matching, careerbot.glossary, "
             "careerbot.conversation, careerbot.announcements, careerbot.callbacks, "
             "careerbot.drafting, careerbot.faq_checks, careerbot.faq_reload, careerbot.budget, "
-            "careerbot.terminal, careerbot.evaluation, careerbot.cli; "
+            "careerbot.terminal, careerbot.evaluation, careerbot.cli, careerbot.stats, "
+            "careerbot.chart, careerbot.digest; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'telegram', 'sqlalchemy', 'sqlite3', 'httpx'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -39,5 +40,13 @@ def test_services_know_no_telegram_type() -> None:
     """
     code = ("import sys, careerbot.assistant, careerbot.announcing; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_bot_starts_without_matplotlib() -> None:
+    """The picture library (about a second to import) loads when one is drawn, not at start."""
+    code = ("import sys, careerbot.cli, careerbot.telegram.bot, careerbot.telegram.digest; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -69,7 +69,8 @@ def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
                 tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
             assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
                     "feedback", "updates_seen", "leases", "instances", "buckets", "requests",
-                    "subscriber_regions"} <= tables
+                    "subscriber_regions", "daily_counts", "subscriber_counts",
+                    "digests"} <= tables
             await engine.dispose()
     run(scenario)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -207,3 +208,42 @@ class Request(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DailyCount(Base):
+    """Messages of one Paris day with one outcome (and, for answers, one entry): a count only,
+    no chat id, no text. Instances add their in-memory tallies to it (careerbot.stats.Tally).
+    """
+
+    __tablename__ = "daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for none
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubscriberCount(Base):
+    """How many subscribers followed a topic or lived in a region on a day (a daily snapshot)."""
+
+    __tablename__ = "subscriber_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # topic | region
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Digest(Base):
+    """The organisers' weekly digest of one ISO week (e.g. "2026-W50"), claimed by the instance
+    that sends it; `step` counts the parts already sent, so a retry resumes after them.
+    """
+
+    __tablename__ = "digests"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))  # sending | sent
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -54,7 +54,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
-from careerbot import budget, metrics
+from careerbot import budget, chart, metrics, stats
 from careerbot import callbacks as cb
 from careerbot.announcing import (
     Announcing,
@@ -78,8 +78,10 @@ from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
 from careerbot.storage import coordination, subscribers
+from careerbot.storage import stats as stored_stats
 from careerbot.storage.database import dialect, head_revision, schema_is_current
 from careerbot.storage.flood import SharedThrottle
+from careerbot.telegram.digest import DigestJob, digest_forever, snapshots_forever
 from careerbot.telegram.keyboard import keyboard as rows_keyboard
 from careerbot.telegram.limits import TelegramRateLimiter
 from careerbot.telegram.sending import start_sending
@@ -350,6 +352,23 @@ def after_command(message: Message) -> str:
     if command is None or not html.startswith(command):
         return ""
     return html.removeprefix(command).strip()
+
+
+async def stats_picture(update: Update, context: CareerContext) -> None:
+    """/stats, for organisers: the picture of what candidates ask (counts only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    announcing = context.services.announcing
+    if announcing is None:
+        await send(update, ui.text("no_storage", language(update)))
+        return
+    if not is_admin(user_id(update), announcing):
+        await send(update, Reply(ui.ADMIN["refused"]))
+        return
+    found = await stored_stats.current_figures(announcing.db)
+    png = await asyncio.to_thread(chart.render_png, found)  # a second of CPU: off the loop
+    await message.reply_photo(png, caption=stats.caption(found), filename="stats.png")
 
 
 async def membership(update: Update, context: CareerContext) -> None:
@@ -685,6 +704,7 @@ def build_application(config: Config, conversation: Conversation, *,
         CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
                         "annonces", "annuler"], stored_command, filters=new_messages & private),
         CommandHandler("monid", my_id, filters=new_messages & private),
+        CommandHandler("stats", stats_picture, filters=new_messages),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
@@ -762,8 +782,8 @@ def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
 
 def starting(config: Config, loaded: Loaded,
              announcing: Announcing | None) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: commands (web), broadcasts and reminders (worker, with a database),
-    live reloads (all roles).
+    """The start-up hook: commands and message counts (web), broadcasts, reminders, subscriber
+    snapshots and the weekly digest (worker, with a database), live reloads (all roles).
     """
 
     async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -772,13 +792,22 @@ def starting(config: Config, loaded: Loaded,
         start_reloads(application, config, loaded, announcing)
         if announcing is None:
             return
-        instance = application.bot_data["careerbot"].instance
+        services: Services = application.bot_data["careerbot"]
+        instance = services.instance
         broadcaster = (start_sending(application, config, announcing, instance)
                        if config.role != "web" else None)
         if config.role != "worker":
-            services: Services = application.bot_data["careerbot"]
             keep_running(application, tidy(announcing, services.assistant.shared_throttle),
                          "tidy")
+            keep_running(application, stored_stats.flush_forever(announcing.db,
+                                                                 services.assistant.tally),
+                         "stats-flush")
+        if config.role != "web":
+            keep_running(application, snapshots_forever(announcing.db), "stats-snapshots")
+            if config.admin_chat_id is not None:
+                job = DigestJob(announcing.db, config.admin_chat_id, instance,
+                                lambda: services.conversation)
+                keep_running(application, digest_forever(application.bot, job), "digest")
         # Alive before the first update: a copy of an update this instance takes must not
         # mistake it for a dead one (see take_once).
         with contextlib.suppress(Exception):
