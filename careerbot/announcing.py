@@ -19,13 +19,15 @@ from sqlalchemy.exc import IntegrityError
 
 from careerbot import announcements as ui
 from careerbot import callbacks as cb
-from careerbot import drafting
+from careerbot import drafting, event_screens
+from careerbot.agenda import Agenda
 from careerbot.announcements import event_buttons
 from careerbot.conversation import Lang, Reply, format_date
 from careerbot.drafting import Draft, Outcome, Transition
 from careerbot.faq import Event, Faq
 from careerbot.privacy import user_tag
 from careerbot.storage import drafts, feedback, outbox, subscribers
+from careerbot.storage import events as stored_events
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
 
@@ -42,9 +44,14 @@ class Announcing:
     admins: frozenset[int]
     faq: Faq
     tag_key: str = ""  # secret that keys the users' one-way tags (the bot token)
+    agenda: Agenda = field(default_factory=Agenda)  # every event: the FAQ's and the stored ones
     # Organisers' buttons one at a time in this process: a double tap on "Envoyer" or on a resend
     # is settled by the drafts' compare-and-set, but never reaches the outbox twice at once.
     organiser_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if not self.agenda.listed:
+            self.agenda.listed = self.faq.events
 
     def tag(self, user_id: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -70,15 +77,26 @@ def event_topics(event: Event) -> set[str]:
     return {"evenements"} | (set(event.tags) & known)
 
 
-async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedelta) -> list[int]:
-    """Create and confirm the reminder of each event starting within `ahead`, once ever."""
+async def event_audience(db: Sessions, event: Event) -> list[int]:
+    """Who hears about an event (its reminder, its cancellation): the one place that says so."""
+    return await subscribers.audience(db, event_topics(event))
+
+
+async def create_reminders(db: Sessions, agenda: Agenda, now: datetime,
+                           ahead: timedelta) -> list[int]:
+    """Create and confirm the reminder of each event starting within `ahead`, once per date (an
+    event moved to another date gets a reminder for its new date).
+    """
     created = []
-    for event in faq.events:
+    for event in agenda.events:
         if not now < event.start <= now + ahead:
             continue
         try:
             broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
                                             kind="reminder", event_id=event.id)
+            if agenda.is_stored(event.id) and not await stored_events.drop_reminder_unless_due(
+                    db, event):
+                continue  # cancelled or moved since the agenda was read
         except IntegrityError:  # already reminded (even before a restart): once is enough,
             found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
             if found is None or not await outbox.confirm(db, found):
@@ -162,11 +180,16 @@ class Answer:
 
 
 async def start_draft(owner: int, args: list[str], announcing: Announcing) -> Reply:
-    """/annonce [texte] or /annonce evenement <id>: a new draft (replacing an unconfirmed one)."""
-    if len(args) >= 2 and args[0] in ("evenement", "événement", "event"):
-        event = next((e for e in announcing.faq.events if e.id == args[1]), None)
+    """/annonce [texte] or /annonce evenement [id]: a new draft (replacing an unconfirmed one
+    and any event draft left open); without an id, the events to come as buttons.
+    """
+    await stored_events.close_drafts(announcing.db, owner)
+    if len(args) == 1 and args[0].lower() in ("evenement", "événement", "event"):
+        return event_screens.events_to_announce(announcing.agenda.upcoming(datetime.now(UTC)))
+    if len(args) >= 2 and args[0].lower() in ("evenement", "événement", "event"):
+        event = announcing.agenda.find(args[1])
         if event is None:
-            ids = ", ".join(e.id for e in announcing.faq.events) or "aucun"
+            ids = ", ".join(e.id for e in announcing.agenda.upcoming(datetime.now(UTC))) or "aucun"
             return Reply(ui.ADMIN["unknown_event"].format(id=escape(args[1]), ids=escape(ids)))
         draft = await drafts.start(announcing.db, owner, text=event_announcement(event),
                                    topics=event_topics(event), event_id=event.id)
@@ -179,7 +202,7 @@ async def start_draft(owner: int, args: list[str], announcing: Announcing) -> Re
 
 
 async def abandon_draft(owner: int, announcing: Announcing) -> Reply:
-    """/annuler: drop the organiser's draft in progress, if any."""
+    """/annuler: drop the organiser's announcement draft in progress, if any."""
     draft = await drafts.current(announcing.db, owner)
     if draft is not None:
         await _apply(draft, drafting.Abandon(), None, announcing, report_to=None)
@@ -268,7 +291,7 @@ async def _show(moved: Transition, announcing: Announcing) -> Answer:
             return Answer(edit=ui.when_keyboard(draft))
         case Outcome.PREVIEW:
             count = len(await subscribers.audience(announcing.db, recipients(draft)))
-            event = next((e for e in announcing.faq.events if e.id == draft.event_id), None)
+            event = announcing.agenda.find(draft.event_id) if draft.event_id else None
             return Answer(send=(Reply(draft.text, event_buttons(event)),
                                 ui.preview_controls(draft, count)))
         case Outcome.CONFIRMED:
@@ -335,13 +358,37 @@ async def list_broadcasts(announcing: Announcing) -> list[Reply]:
     return [ui.report_reply(s) for s in reversed(summaries)]
 
 
+async def refresh(announcing: Announcing) -> None:
+    """Read the stored events again (after a write here, or to see another instance's)."""
+    announcing.agenda.stored = await stored_events.live(announcing.db)
+
+
+async def refresh_forever(announcing: Announcing, every: float = 0.5) -> None:
+    """Keep the agenda's stored events within `every` seconds of the database: a cheap
+    fingerprint each time, the events read again only when it changed.
+    """
+    seen: tuple[int, int] | None = None
+    while True:
+        try:
+            now = await stored_events.stamp(announcing.db)
+            if now != seen:
+                await refresh(announcing)
+                seen = now
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is away: keep the events we have
+            log.warning("stored events not refreshed (%s)", type(error).__name__)
+        await asyncio.sleep(every)
+
+
 async def reminders_forever(announcing: Announcing, ahead: timedelta,
                             every: float = 60.0) -> None:
     """Create due reminders every minute (the outbox makes each one happen once)."""
     while True:
         try:
-            created = await create_reminders(announcing.db, announcing.faq, datetime.now(UTC),
-                                             ahead)
+            await refresh(announcing)  # events another instance added a moment ago
+            created = await create_reminders(announcing.db, announcing.agenda,
+                                             datetime.now(UTC), ahead)
             if created:
                 log.info("%d event reminder(s) queued", len(created))
         except asyncio.CancelledError:

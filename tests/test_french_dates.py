@@ -14,7 +14,7 @@ NOW = datetime(2026, 12, 10, 20, 15, tzinfo=PARIS)
 
 def at(*parts: int) -> datetime:
     """A Paris time."""
-    return datetime(*parts, tzinfo=PARIS)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=PARIS)  # type: ignore[misc,arg-type]
 
 
 @pytest.mark.parametrize(("typed", "start"), [
