@@ -363,11 +363,14 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
+    url = database_url(*storage_location(environment()))
+    db = prepared_sessions(url)
     if args.event:
-        event = next((e for e in faq.events if e.id == args.event), None)
+        known = (*faq.events, *stored_events_of(url))
+        event = next((e for e in known if e.id == args.event), None)
         if event is None:
             raise SystemExit(f"careerbot: unknown event {args.event!r}; known: "
-                             + ", ".join(e.id for e in faq.events))
+                             + ", ".join(e.id for e in known))
         text, topics = event_announcement(event), topics or event_topics(event)
     else:
         text = args.text
@@ -380,7 +383,6 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         if send_at is None:
             raise SystemExit(f"careerbot: --at {args.at!r} must be ISO 8601 with a time zone, "
                              "e.g. 2026-12-05T18:30:00+01:00")
-    db = storage_sessions()
 
     async def queue() -> tuple[int, int]:
         if args.dry_run:
@@ -570,7 +572,8 @@ def parser() -> argparse.ArgumentParser:
                         "Queue an announcement for the running bot to send.")
     source = broadcast.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the message (Telegram HTML)")
-    source.add_argument("--event", help="announce this event of faq/events.yaml")
+    source.add_argument("--event", help="announce this event (of faq/events.yaml or added from "
+                        "Telegram)")
     broadcast.add_argument("--topic", action="append", help="only subscribers of this topic "
                            "(repeatable; default: everyone)")
     broadcast.add_argument("--at", help="send later: ISO 8601 with time zone")

@@ -65,6 +65,8 @@ TEXT: dict[str, str] = {
     "notice": ("❌ <b>Annulé</b> : {title}\nPrévu le {when}, {place}.\nToutes nos excuses ! "
                "Les prochains événements : /evenements"),
     "choose_event": "📣 Quel événement annoncer ?",
+    "from_file": ("<i>Les événements sans bouton « Modifier » viennent du fichier "
+                  "faq/events.yaml : les mainteneurs les modifient dans git.</i>"),
     "no_event": "Aucun événement à venir. Tapez /evenement pour en créer un.",
     # Toasts (at most 200 characters).
     "passed": "Cette étape est déjà passée : ce bouton ne fait plus rien. Utilisez les derniers.",
@@ -210,7 +212,11 @@ def new_id(event: Event, taken: Iterable[str]) -> str:
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "evenement"
     suffix = f"-{event.start:%Y-%m-%d}"
-    base = slug[:MAX_ID - len(suffix) - 3].rstrip("-") + suffix
+    room = MAX_ID - len(suffix) - 3  # "-NN" to make it unique
+    if len(slug) > room:  # cut between words when there is more than one
+        cut = slug[:room + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:room]
+    base = slug.rstrip("-") + suffix
     used = set(taken)
     candidate, number = base, 2
     while candidate in used:

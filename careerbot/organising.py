@@ -158,7 +158,11 @@ async def organiser_events(conversation: Conversation, lang: Lang,
 
     def row(event: Event) -> tuple[Button, ...]:
         return screens.controls(event, handles.get(event.id))
-    return conversation.events(lang, controls=row, limit=LISTED)
+    reply = conversation.events(lang, controls=row, limit=LISTED)
+    upcoming = announcing.agenda.upcoming(_now())[:LISTED]
+    if any(event.id not in handles for event in upcoming):
+        reply = Reply(f"{reply.html}\n\n{screens.TEXT['from_file']}", reply.buttons)
+    return reply
 
 
 async def event_button(action: cb.EventButton, owner: int, announcing: Announcing) -> Answer:

@@ -382,3 +382,32 @@ def test_same_id_in_file_and_database_stops_the_start(double: BotApiDouble,
     assert ("careerbot : l'événement soiree-2030 est à la fois dans "
             f"{FIXTURES / 'faq' / 'events.yaml'} et dans la base") in log
     assert "Traceback" not in log
+
+
+def test_a_stored_event_is_reminded_to_its_followers(tmp_path: Path) -> None:
+    """The worker reminds the followers of an event added from Telegram once, with its calendar
+    button; others get nothing (a bot of its own: one poller per Bot API).
+    """
+    start = datetime.now(UTC) + timedelta(hours=3)
+    data = tmp_path / "data"
+    event_id = "rappel-stocke-2030"
+    seed(data, Event(event_id, "Atelier CV", start, start + timedelta(hours=1), "Nantes",
+                     "https://fp21.fr/atelier", ("sans-concours",), "Relire son CV.",
+                     region="pays-de-la-loire"))
+    env = {"CAREERBOT_ADMIN_IDS": str(ADMIN), "CAREERBOT_DATA_DIR": str(data)}
+    with BotApiDouble() as double:
+        for chat in FOLLOWERS:
+            double.my_chat_member(chat, "member")
+
+        def reminders(chat: int) -> list[SentMessage]:
+            return [m for m in double.messages_to(chat)
+                    if (m.text or "").startswith("⏰ Rappel : Atelier CV")]
+
+        with running_bot(double, FIXTURES / "faq", tmp_path, env):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not all(reminders(c) for c in (7001, 7002)):
+                time.sleep(0.2)
+            time.sleep(1.0)
+        assert [len(reminders(chat)) for chat in FOLLOWERS] == [1, 1, 0]
+        assert encode(cb.Calendar(event_id)) in reminders(7002)[0].callback_data
+        double.assert_no_violations()

@@ -198,22 +198,25 @@ def test_a_reminder_made_from_a_stale_agenda_is_not_sent(tmp_path: Path) -> None
 
 
 def test_the_agenda_merges_files_and_database(tmp_path: Path) -> None:
-    """The agenda lists both; the same id in both is reported, and the file's event is shown."""
+    """The agenda lists both, past ones as past; the same id in both is reported, and the file's
+    event is shown.
+    """
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)
         faq, _ = load_faq(FIXTURES / "faq")
         announcing = Announcing(db, frozenset({42}), faq)
         await events.add(db, evening(hours=20), owner=42)  # before the file's 2030 evening
         await events.add(db, evening("soiree-2030"), owner=42)  # the fixture file's id
+        await events.add(db, evening("hier-2030-03-10", hours=-24), owner=42)  # over
         await refresh(announcing)
         agenda = announcing.agenda
         assert [e.id for e in agenda.events] == ["mission-quebec-2019", "soiree-2030",
-                                                "soiree-2030-03-12"]
+                                                "hier-2030-03-10", "soiree-2030-03-12"]
         assert agenda.clashes() == ["soiree-2030"]
         assert agenda.find("soiree-2030") == faq.events[1]
         assert agenda.is_stored("soiree-2030-03-12")
         assert [e.id for e in agenda.upcoming(NOW)] == ["soiree-2030-03-12", "soiree-2030"]
-        assert [e.id for e in agenda.past(NOW)] == ["mission-quebec-2019"]
+        assert [e.id for e in agenda.past(NOW)] == ["hier-2030-03-10", "mission-quebec-2019"]
         await engine.dispose()
     run(scenario)
 
