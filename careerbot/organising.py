@@ -100,6 +100,10 @@ async def _apply(draft: EventDraft, action: machine.Action, version: int | None,
         if moved.outcome is Outcome.INVALID:
             return Answer(send=(Reply(f"⚠️ {escape(moved.problem)}"),))
         if not moved.changed:
+            if (moved.outcome is Outcome.ALREADY_CONFIRMED and draft.target is None
+                    and await stored_events.by_draft(announcing.db, draft.id) is None):
+                # Stopped between confirming the draft and storing its event: store it now.
+                return await _publish(draft, announcing)
             return Answer(toast=screens.TEXT[str(moved.outcome)])
         if await stored_events.save_draft(announcing.db, draft, moved.draft):
             return await _show(moved, announcing)
@@ -133,9 +137,11 @@ async def _publish(draft: EventDraft, announcing: Announcing) -> Answer:
         for _ in range(SAVE_ATTEMPTS):
             taken = {e.id for e in announcing.agenda.events} | await stored_events.ids(db)
             event = draft.event(screens.new_id(draft.event("x"), taken))
-            if await stored_events.add(db, event, draft.owner) is not None:
+            if await stored_events.add(db, event, draft.owner, draft_id=draft.id) is not None:
                 await refresh(announcing)
                 return Answer(edit=screens.published(event))
+            if await stored_events.by_draft(db, draft.id) is not None:  # a concurrent tap
+                return Answer(toast=screens.TEXT["already_confirmed"])
         return Answer(toast=screens.TEXT["busy"])
     stored = await stored_events.by_id(db, draft.target)
     event = draft.event(draft.target)

@@ -102,15 +102,26 @@ async def ids(sessions: Sessions) -> set[str]:
         return set(await session.scalars(select(StoredEvent.id)))
 
 
-async def add(sessions: Sessions, event: Event, owner: int | None) -> Stored | None:
-    """Store a new event; None if its id is taken (pick another and try again)."""
+async def by_draft(sessions: Sessions, draft_id: int) -> Stored | None:
+    """The event a draft became, if it was stored."""
+    async with sessions() as session:
+        row = await session.scalar(select(StoredEvent).where(StoredEvent.draft_id == draft_id))
+        return _stored(row) if row is not None else None
+
+
+async def add(sessions: Sessions, event: Event, owner: int | None, *,
+              draft_id: int | None = None) -> Stored | None:
+    """Store a new event; None if its id is taken (pick another and try again) or its draft
+    was stored already (a draft becomes one event, however often it is confirmed).
+    """
     now = datetime.now(UTC)
     try:
         async with sessions.begin() as session:
             row = StoredEvent(id=event.id, title=event.title, start=event.start, end=event.end,
                               place=event.place, region=event.region or "", url=event.url,
                               description=event.description, tags=_tags(event.tags), state=LIVE,
-                              revision=1, created_by=owner, created_at=now, updated_at=now)
+                              revision=1, created_by=owner, draft_id=draft_id, created_at=now,
+                              updated_at=now)
             session.add(row)
             await session.flush()
             return _stored(row)

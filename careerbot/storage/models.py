@@ -217,6 +217,7 @@ class StoredEvent(Base):
     state: Mapped[str] = mapped_column(String(16), default="live", index=True)  # live | cancelled
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
+    draft_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # the draft it came from
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
                               index=True),
                     sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
                     sa.Column("created_by", sa.BigInteger(), nullable=True),
+                    sa.Column("draft_id", sa.Integer(), nullable=True, unique=True),
                     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
                     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False))
     op.create_table("event_drafts",
