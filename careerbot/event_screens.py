@@ -24,6 +24,7 @@ MAX_ID = 50  # characters of a generated event id (the calendar and announce but
 TEXT: dict[str, str] = {
     "ask_title": ("🗓️ <b>Nouvel événement</b>\nQuel est son titre ? (100 caractères au plus)\n"
                   "Tapez /annuler pour abandonner à tout moment."),
+    "ask_new_title": "✏️ Le nouveau titre ? (100 caractères au plus)",
     "ask_when": ("📅 Quand ? Écrivez la date et l'heure de début (heure de Paris), par exemple "
                  "« 12/03 18h30 », « jeudi 12 mars à 18h30 » ou « demain 18h ».\nAjoutez l'heure "
                  "de fin si vous la connaissez (« 12/03 18h30-21h ») ; sinon l'événement dure "
@@ -111,7 +112,10 @@ def question(draft: EventDraft, choices: tuple[tuple[str, str], ...]) -> Reply:
     """What the draft's step asks, with its buttons."""
     abort = (Button(TEXT["abort"], encode(cb.EventAbandon(draft.id, draft.version))),)
     if draft.step in QUESTIONS:
-        return Reply(TEXT[QUESTIONS[draft.step]], (abort,))
+        if draft.target is None:
+            return Reply(TEXT[QUESTIONS[draft.step]], (abort,))
+        asked = TEXT["ask_new_title"] if draft.step is Step.TITLE else TEXT[QUESTIONS[draft.step]]
+        return Reply(f"{asked}\n<i>Actuellement : {escape(current(draft))}</i>", (abort,))
     if draft.step is Step.REGION:
         buttons = [Button(label, encode(cb.EventRegion(draft.id, draft.version, key)))
                    for key, label in PLACES.items()]
@@ -128,6 +132,22 @@ def question(draft: EventDraft, choices: tuple[tuple[str, str], ...]) -> Reply:
         return Reply(TEXT["ask_field"].format(title=escape(draft.title)),
                      (*field_rows(draft), abort))
     raise ValueError(f"no question at step {draft.step}")
+
+
+def current(draft: EventDraft) -> str:
+    """Editing: the value of the field being changed, as the organiser would type it."""
+    match draft.step:
+        case Step.TITLE:
+            return draft.title
+        case Step.WHEN if draft.start is not None and draft.end is not None:
+            return f"{format_date(draft.start)}, fin à {draft.end.hour}h{draft.end.minute:02d}"
+        case Step.PLACE:
+            return draft.place
+        case Step.LINK:
+            return draft.url
+        case Step.DESCRIPTION:
+            return draft.description
+    return ""
 
 
 def field_rows(draft: EventDraft) -> tuple[tuple[Button, ...], ...]:

@@ -125,6 +125,11 @@ def test_editing_changes_one_field_then_previews() -> None:
     assert editing.step is Step.CHOOSE
     chosen = step(editing, PickField(Step.WHEN), NOW, version=editing.version)
     assert chosen.outcome is Outcome.ASK and chosen.draft.step is Step.WHEN
+    asked = screens.question(chosen.draft, ())
+    assert asked.html.endswith("<i>Actuellement : 12 mars 2027 à 18h30, fin à 20h30</i>")
+    title = step(editing, PickField(Step.TITLE), NOW, version=editing.version).draft
+    assert screens.question(title, ()).html == ("✏️ Le nouveau titre ? (100 caractères au plus)"
+                                                "\n<i>Actuellement : Soirée</i>")
     moved = step(chosen.draft, Write("13/03 10h-12h"), NOW)
     assert moved.outcome is Outcome.PREVIEW
     assert moved.draft.event("soiree") == replace(
