@@ -99,11 +99,12 @@ async def create_reminders(db: Sessions, agenda: Agenda, now: datetime,
                 continue  # cancelled or moved since the agenda was read
         except IntegrityError:  # already reminded (even before a restart): once is enough,
             found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
-            if found is None or not await outbox.confirm(db, found):
+            if found is None or not await outbox.confirm(
+                    db, found, chats=await event_audience(db, event)):
                 continue
             broadcast = found
         else:
-            await outbox.confirm(db, broadcast)
+            await outbox.confirm(db, broadcast, chats=await event_audience(db, event))
         created.append(broadcast)
     return created
 
