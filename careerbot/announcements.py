@@ -151,6 +151,7 @@ ADMIN: dict[str, str] = {
     "outdated": "Ce bouton date d'une ancienne version : recommencez avec /annonce.",
     "unknown_draft": "Ce brouillon n'existe plus : recommencez avec /annonce.",
     "busy": "Un autre clic est passé juste avant : réessayez.",
+    "cancellation_audience": "annulation d'un événement, aux abonnés qui devaient avoir le rappel",
 }
 STATE_FR = {"draft": "brouillon", "scheduled": "programmée", "sending": "en cours",
             "paused": "en pause", "cancelled": "annulée", "done": "terminée",
@@ -379,8 +380,10 @@ def preview_controls(draft: Draft, count: int) -> Reply:
 def report(summary: Summary) -> str:
     """A broadcast's state and delivery report, for organisers."""
     c = summary.counts
+    audience = (ADMIN["cancellation_audience"] if summary.kind == "cancellation"
+                else audience_label(summary.topics, not summary.topics, summary.region))
     lines = [f"📣 <b>Annonce #{summary.id}</b> : {STATE_FR.get(summary.state, summary.state)}"
-             f" ({audience_label(summary.topics, not summary.topics, summary.region)})",
+             f" ({audience})",
              f"Envoyés : {c.get('sent', 0)} / {summary.total}",
              f"Bloqués (désabonnés) : {c.get('blocked', 0)} · Injoignables : {c.get('gone', 0)}",
              f"Échecs : {c.get('failed', 0)} · Incertains : {c.get('unknown', 0)}"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from careerbot import announcements as ui
 from careerbot import callbacks as cb
-from careerbot import drafting
+from careerbot import drafting, event_screens
+from careerbot.agenda import Agenda
 from careerbot.announcements import event_buttons
 from careerbot.conversation import Lang, Reply, format_date
 from careerbot.drafting import Draft, Outcome, Transition
@@ -28,6 +29,7 @@ from careerbot.faq import Event, Faq
 from careerbot.privacy import user_tag
 from careerbot.regions import ONLINE
 from careerbot.storage import drafts, feedback, outbox, subscribers
+from careerbot.storage import events as stored_events
 from careerbot.storage.outbox import Sessions
 from careerbot.telegram_html import escape
 
@@ -44,9 +46,14 @@ class Announcing:
     admins: frozenset[int]
     faq: Faq
     tag_key: str = ""  # secret that keys the users' one-way tags (the bot token)
+    agenda: Agenda = field(default_factory=Agenda)  # every event: the FAQ's and the stored ones
     # Organisers' buttons one at a time in this process: a double tap on "Envoyer" or on a resend
     # is settled by the drafts' compare-and-set, but never reaches the outbox twice at once.
     organiser_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if not self.agenda.listed:
+            self.agenda.listed = self.faq.events
 
     def tag(self, user_id: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -73,39 +80,48 @@ def event_topics(event: Event) -> set[str]:
 
 
 async def event_audience(db: Sessions, event: Event) -> list[int]:
-    """The chats an event concerns: its topics' followers, in its region (or with none)."""
+    """Who hears about an event (its reminder, its cancellation): its topics' followers, in its
+    region (or with none). The one place that says so.
+    """
     return await subscribers.audience(db, event_topics(event), event.region)
 
 
-async def create_reminders(db: Sessions, faq: Faq, now: datetime, ahead: timedelta) -> list[int]:
-    """Create and confirm the reminder of each event starting within `ahead`, once ever; it goes
-    to the event's audience (`event_audience`), fixed at confirmation, and later to those who
-    subscribe before the event starts (`late_reminders`).
+async def create_reminders(db: Sessions, agenda: Agenda, now: datetime,
+                           ahead: timedelta) -> list[int]:
+    """Create and confirm the reminder of each event starting within `ahead`, once per date (an
+    event moved to another date gets a reminder for its new date); it goes to the event's
+    audience (`event_audience`), fixed at confirmation, and later to those who subscribe before
+    the event starts (`late_reminders`).
     """
     created = []
-    for event in faq.events:
+    for event in agenda.events:
         if not now < event.start <= now + ahead:
             continue
         try:
             broadcast = await outbox.create(db, reminder_text(event), event_topics(event),
                                             kind="reminder", event_id=event.id,
                                             region=event.region)
+            if agenda.is_stored(event.id) and not await stored_events.drop_reminder_unless_due(
+                    db, event):
+                continue  # cancelled or moved since the agenda was read
         except IntegrityError:  # already reminded (even before a restart): once is enough,
             found = await outbox.reminder_of(db, event.id)  # unless a stop came before confirming
-            if found is None or not await outbox.confirm(db, found):
+            if found is None or not await outbox.confirm(
+                    db, found, chats=await event_audience(db, event)):
                 continue
             broadcast = found
         else:
-            await outbox.confirm(db, broadcast)
+            await outbox.confirm(db, broadcast, chats=await event_audience(db, event))
         created.append(broadcast)
     return created
 
 
-async def late_reminders(db: Sessions, faq: Faq, chat_id: int, now: datetime) -> list[int]:
+async def late_reminders(db: Sessions, events: Iterable[Event], chat_id: int,
+                         now: datetime) -> list[int]:
     """Queue for a chat that just subscribed, or changed its choice, the reminders already sent
     or being sent for events still to come that concern it, once each (outbox.add_late_recipient).
     """
-    coming = [event.id for event in faq.events if event.start > now]
+    coming = [event.id for event in events if event.start > now]
     return await outbox.add_late_recipient(db, chat_id, coming)
 
 
@@ -185,7 +201,7 @@ async def _save(chat_id: int, topics: set[str], regions: set[str] | None, announ
         await subscribers.unsubscribe(db, chat_id)
         return ui.text("nothing_chosen", lang)
     await subscribers.subscribe(db, chat_id, lang, topics, regions)
-    await late_reminders(db, announcing.faq, chat_id, now or datetime.now(UTC))
+    await late_reminders(db, announcing.agenda.events, chat_id, now or datetime.now(UTC))
     where = ui.describe_regions(await subscribers.regions_of(db, chat_id), lang)
     return ui.text("saved", lang, topics=ui.describe(topics, lang), regions=where)
 
@@ -221,15 +237,19 @@ class Answer:
 
 async def start_draft(owner: int, args: list[str], announcing: Announcing,
                       html: str | None = None) -> Reply:
-    """/annonce [texte] or /annonce evenement <id>: a new draft (replacing an unconfirmed one).
+    """/annonce [texte] or /annonce evenement [id]: a new draft (replacing an unconfirmed one
+    and any event draft left open); without an id, the events to come as buttons.
 
     `html` is the text after the command with its formatting (bold, links, line breaks), as
     Telegram HTML; without it the words of `args` are taken as plain text.
     """
-    if len(args) >= 2 and args[0] in ("evenement", "événement", "event"):
-        event = find_event(announcing.faq, args[1])
+    await stored_events.close_drafts(announcing.db, owner)
+    if len(args) == 1 and args[0].lower() in ("evenement", "événement", "event"):
+        return event_screens.events_to_announce(announcing.agenda.upcoming(datetime.now(UTC)))
+    if len(args) >= 2 and args[0].lower() in ("evenement", "événement", "event"):
+        event = announcing.agenda.find(args[1])
         if event is None:
-            ids = ", ".join(e.id for e in announcing.faq.events) or "aucun"
+            ids = ", ".join(e.id for e in announcing.agenda.upcoming(datetime.now(UTC))) or "aucun"
             return Reply(ui.ADMIN["unknown_event"].format(id=escape(args[1]), ids=escape(ids)))
         draft = await drafts.start(announcing.db, owner, text=event_announcement(event),
                                    topics=event_topics(event), event_id=event.id,
@@ -243,11 +263,6 @@ async def start_draft(owner: int, args: list[str], announcing: Announcing,
     return Reply(ui.ADMIN["ask_text"])
 
 
-def find_event(faq: Faq, event_id: str | None) -> Event | None:
-    """The event with this id, if the FAQ has it."""
-    return next((e for e in faq.events if e.id == event_id), None)
-
-
 def regional_place(event: Event | None) -> str | None:
     """The region an announcement of this event is limited to by default: its own, unless it
     concerns every region (online, or tied to no place).
@@ -258,7 +273,7 @@ def regional_place(event: Event | None) -> str | None:
 
 
 async def abandon_draft(owner: int, announcing: Announcing) -> Reply:
-    """/annuler: drop the organiser's draft in progress, if any."""
+    """/annuler: drop the organiser's announcement draft in progress, if any."""
     draft = await drafts.current(announcing.db, owner)
     if draft is not None:
         await _apply(draft, drafting.Abandon(), None, announcing, report_to=None)
@@ -292,7 +307,7 @@ async def draft_button(action: cb.DraftButton, pressed: tuple[int, int],
     if draft is None or draft.owner != pressed[0]:
         return Answer(toast=ui.ADMIN["unknown_draft"])
     event = draft_event(action, datetime.now(UTC),
-                        regional_place(find_event(announcing.faq, draft.event_id)))
+                        regional_place(announcing.agenda.find(draft.event_id) if draft.event_id else None))
     if event is None:
         return Answer(toast=ui.ADMIN["unknown_draft"])
     return await _apply(draft, event, action.version, announcing, report_to=pressed)
@@ -350,14 +365,14 @@ async def _show(moved: Transition, announcing: Announcing) -> Answer:
     draft = moved.draft
     match moved.outcome:
         case Outcome.ASK_AUDIENCE | Outcome.AUDIENCE_CHANGED:
-            place = regional_place(find_event(announcing.faq, draft.event_id))
+            place = regional_place(announcing.agenda.find(draft.event_id) if draft.event_id else None)
             return Answer(edit=ui.audience_keyboard(draft, place))
         case Outcome.ASK_WHEN:
             return Answer(edit=ui.when_keyboard(draft))
         case Outcome.PREVIEW:
             count = len(await subscribers.audience(announcing.db, recipients(draft),
                                                    draft.region))
-            event = find_event(announcing.faq, draft.event_id)
+            event = announcing.agenda.find(draft.event_id) if draft.event_id else None
             return Answer(send=(Reply(draft.text, event_buttons(event)),
                                 ui.preview_controls(draft, count)))
         case Outcome.CONFIRMED:
@@ -424,13 +439,37 @@ async def list_broadcasts(announcing: Announcing) -> list[Reply]:
     return [ui.report_reply(s) for s in reversed(summaries)]
 
 
+async def refresh(announcing: Announcing) -> None:
+    """Read the stored events again (after a write here, or to see another instance's)."""
+    announcing.agenda.stored = await stored_events.live(announcing.db)
+
+
+async def refresh_forever(announcing: Announcing, every: float = 0.5) -> None:
+    """Keep the agenda's stored events within `every` seconds of the database: a cheap
+    fingerprint each time, the events read again only when it changed.
+    """
+    seen: tuple[int, int] | None = None
+    while True:
+        try:
+            now = await stored_events.stamp(announcing.db)
+            if now != seen:
+                await refresh(announcing)
+                seen = now
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database is away: keep the events we have
+            log.warning("stored events not refreshed (%s)", type(error).__name__)
+        await asyncio.sleep(every)
+
+
 async def reminders_forever(announcing: Announcing, ahead: timedelta,
                             every: float = 60.0) -> None:
     """Create due reminders every minute (the outbox makes each one happen once)."""
     while True:
         try:
-            created = await create_reminders(announcing.db, announcing.faq, datetime.now(UTC),
-                                             ahead)
+            await refresh(announcing)  # events another instance added a moment ago
+            created = await create_reminders(announcing.db, announcing.agenda,
+                                             datetime.now(UTC), ahead)
             if created:
                 log.info("%d event reminder(s) queued", len(created))
         except asyncio.CancelledError:

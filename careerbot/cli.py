@@ -302,11 +302,34 @@ def prepared_sessions(url: str) -> Any:
 
 
 def open_announcing(config: Config, faq: Faq) -> Any:
-    """Subscriptions and announcements on the configured database (migrated at start)."""
+    """Subscriptions and announcements on the configured database (migrated at start); exits
+    with one line when an event id is both in events.yaml and in the database.
+    """
     from careerbot.announcing import Announcing
 
-    db = prepared_sessions(database_url(config.database_url, config.data_dir))
+    url = database_url(config.database_url, config.data_dir)
+    db = prepared_sessions(url)
+    clashes = sorted({e.id for e in faq.events} & {e.id for e in stored_events_of(url)})
+    if clashes:
+        raise SystemExit(
+            f"careerbot : l'événement {', '.join(clashes)} est à la fois dans "
+            f"{config.faq_dir / 'events.yaml'} et dans la base (créé depuis Telegram) ; "
+            "renommez ou retirez celui du fichier, puis relancez.")
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
+
+
+def stored_events_of(url: str) -> tuple[Any, ...]:
+    """The events organisers added from Telegram (read on an engine of its own, closed after)."""
+    from careerbot.storage import events as stored_events
+    from careerbot.storage.database import open_engine, sessions
+
+    async def read() -> tuple[Any, ...]:
+        engine = open_engine(url)
+        try:
+            return await stored_events.live(sessions(engine))
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
 
 
 def storage_sessions() -> Any:
@@ -345,11 +368,14 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
     region = None
+    url = database_url(*storage_location(environment()))
+    db = prepared_sessions(url)
     if args.event:
-        event = next((e for e in faq.events if e.id == args.event), None)
+        known = (*faq.events, *stored_events_of(url))
+        event = next((e for e in known if e.id == args.event), None)
         if event is None:
             raise SystemExit(f"careerbot: unknown event {args.event!r}; known: "
-                             + ", ".join(e.id for e in faq.events))
+                             + ", ".join(e.id for e in known))
         text, topics = event_announcement(event), topics or event_topics(event)
         region = None if args.all_regions else regional_place(event)
     else:
@@ -363,7 +389,6 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         if send_at is None:
             raise SystemExit(f"careerbot: --at {args.at!r} must be ISO 8601 with a time zone, "
                              "e.g. 2026-12-05T18:30:00+01:00")
-    db = storage_sessions()
 
     async def queue() -> tuple[int, int]:
         if args.dry_run:
@@ -394,6 +419,43 @@ def cmd_broadcasts(args: argparse.Namespace) -> int:
     if not found:
         print("no broadcast yet")
     return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """Write the events added from Telegram as YAML in the events.yaml format (for the archive)."""
+    from careerbot.storage import events as stored_events
+
+    db = storage_sessions()
+    # Cancelled events are left out: the file format has no way to say so.
+    found = [s for s in asyncio.run(stored_events.every(db)) if s.state == stored_events.LIVE]
+    text = events_yaml(s.event for s in found)
+    if args.file in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"careerbot : {len(found)} événement(s) écrit(s) dans {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def events_yaml(events: Any) -> str:
+    """Events in the faq/events.yaml format, times in Paris with their offset."""
+    from careerbot.french_dates import PARIS
+
+    rows = []
+    for event in events:
+        row: dict[str, Any] = {
+            "id": event.id, "title": event.title,
+            "start": event.start.astimezone(PARIS).isoformat(),
+            "end": event.end.astimezone(PARIS).isoformat(), "place": event.place,
+            "region": event.region or "en-ligne", "url": event.url, "tags": list(event.tags)}
+        if event.related:
+            row["related"] = list(event.related)
+        row["description"] = event.description
+        rows.append(row)
+    header = ("# yaml-language-server: $schema=../careerbot/schemas/events.schema.json\n"
+              "# Written by `careerbot events export`: the events added from Telegram.\n")
+    return header + yaml.safe_dump({"events": rows}, sort_keys=False, allow_unicode=True,
+                                   width=100)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -540,7 +602,8 @@ def parser() -> argparse.ArgumentParser:
                         "Queue an announcement for the running bot to send.")
     source = broadcast.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the message (Telegram HTML)")
-    source.add_argument("--event", help="announce this event of faq/events.yaml")
+    source.add_argument("--event", help="announce this event (of faq/events.yaml or added from "
+                        "Telegram)")
     broadcast.add_argument("--topic", action="append", help="only subscribers of this topic "
                            "(repeatable; default: everyone)")
     broadcast.add_argument("--all-regions", action="store_true",
@@ -556,6 +619,10 @@ def parser() -> argparse.ArgumentParser:
     figures = command("stats", cmd_stats, "What candidates ask, in figures (counts only).")
     figures.add_argument("--json", action="store_true", help="the figures as JSON")
     figures.add_argument("--png", metavar="FILE", help="draw the /stats picture into FILE")
+    events = command("events", cmd_events, "Events added from Telegram: `events export [FILE]` "
+                     "writes them as YAML in the events.yaml format.")
+    events.add_argument("action", choices=("export",))
+    events.add_argument("file", nargs="?", help="where to write (default: standard output)")
     command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))

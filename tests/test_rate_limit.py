@@ -254,7 +254,7 @@ def send_once(base_url: str, token: str, *, read_timeout: float = 5.0) -> Any:
         limiter = TelegramRateLimiter()
         request = HTTPXRequest(read_timeout=read_timeout, connect_timeout=1.0)
         bot: ExtBot[Any] = ExtBot(token, base_url=base_url, rate_limiter=limiter, request=request)
-        sender = TelegramSender(bot, lambda: FAQ)
+        sender = TelegramSender(bot, lambda: FAQ.events)
         async with bot:
             return await sender.send(7, "Bonjour"), limiter
     return asyncio.run(scenario())
@@ -288,7 +288,7 @@ def test_sender_connection_refused_is_proven_unsent(double: BotApiDouble) -> Non
     async def scenario() -> Any:
         bot: ExtBot[Any] = ExtBot(double.token, base_url=f"http://127.0.0.1:{free_port()}/bot",
                                   rate_limiter=TelegramRateLimiter())
-        return await TelegramSender(bot, lambda: FAQ).send(7, "Bonjour")
+        return await TelegramSender(bot, lambda: FAQ.events).send(7, "Bonjour")
     result = asyncio.run(scenario())
     assert result.outcome is Outcome.TRANSIENT
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text, update
 
 from careerbot import callbacks as cb
+from careerbot.agenda import Agenda
 from careerbot.announcing import (
     Announcing,
     create_reminders,
@@ -120,7 +121,7 @@ def test_reminders_follow_the_region_of_their_event(tmp_path: Path) -> None:
         await populate(db)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),
                                                  event("webinaire", ONLINE, hours=10)))
-        created = await create_reminders(db, faq, NOW, AHEAD)
+        created = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         reached = {}
         for broadcast in created:
             summary = await outbox.summary(db, broadcast)
@@ -162,12 +163,12 @@ def test_a_late_subscriber_gets_the_reminder_once(tmp_path: Path) -> None:
         engine, db = await fresh(tmp_path)
         await populate(db)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne", tags=("concours",)),))
-        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        [reminder] = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         await finish(db, reminder)
         later = NOW + timedelta(hours=8)  # 12 hours before the event
 
         await subscribers.subscribe(db, 20, "fr", ["evenements"], ["bretagne"])
-        assert await late_reminders(db, faq, 20, later) == [reminder]
+        assert await late_reminders(db, faq.events, 20, later) == [reminder]
         assert await deliveries_of(db, 20) == [(reminder, outbox.PENDING)]
         summary = await outbox.summary(db, reminder)
         assert summary is not None and summary.state == outbox.RUNNING
@@ -177,23 +178,23 @@ def test_a_late_subscriber_gets_the_reminder_once(tmp_path: Path) -> None:
         assert await outbox.claim_one(db, reminder) is None
         assert await outbox.finish_if_complete(db, reminder)
 
-        assert await late_reminders(db, faq, 20, later) == []  # saved twice
+        assert await late_reminders(db, faq.events, 20, later) == []  # saved twice
         await subscribers.unsubscribe(db, 20)
         await subscribers.subscribe(db, 20, "fr", ["all"])
-        assert await late_reminders(db, faq, 20, later) == []  # came back
+        assert await late_reminders(db, faq.events, 20, later) == []  # came back
         assert await deliveries_of(db, 20) == [(reminder, outbox.SENT)]
-        assert await late_reminders(db, faq, 2, later) == []  # had it from the start
+        assert await late_reminders(db, faq.events, 2, later) == []  # had it from the start
 
         await subscribers.subscribe(db, 21, "fr", ["evenements"], ["occitanie"])
-        assert await late_reminders(db, faq, 21, later) == []  # not their region
+        assert await late_reminders(db, faq.events, 21, later) == []  # not their region
         await subscribers.subscribe(db, 21, "fr", ["alternance"], ["bretagne"])
-        assert await late_reminders(db, faq, 21, later) == []  # not their topic
+        assert await late_reminders(db, faq.events, 21, later) == []  # not their topic
         await subscribers.subscribe(db, 21, "fr", ["concours"], ["bretagne"])  # the event's tag
-        assert await late_reminders(db, faq, 21, later) == [reminder]
+        assert await late_reminders(db, faq.events, 21, later) == [reminder]
 
         await subscribers.subscribe(db, 22, "fr", ["all"])
         started = faq.events[0].start + timedelta(minutes=1)
-        assert await late_reminders(db, faq, 22, started) == []
+        assert await late_reminders(db, faq.events, 22, started) == []
         assert await deliveries_of(db, 22) == []
         await engine.dispose()
     run(scenario)
@@ -208,10 +209,10 @@ def test_a_cancelled_reminder_takes_no_late_subscriber(tmp_path: Path) -> None:
         await populate(db)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),
                                                  event("webinaire", ONLINE, hours=10)))
-        rennes, webinaire = await create_reminders(db, faq, NOW, AHEAD)
+        rennes, webinaire = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         assert await outbox.change(db, rennes, "cancel")
         await subscribers.subscribe(db, 30, "fr", ["evenements"])
-        assert await late_reminders(db, faq, 30, NOW) == [webinaire]
+        assert await late_reminders(db, faq.events, 30, NOW) == [webinaire]
         async with db() as session:
             states = dict((await session.execute(
                 text("select id, state from broadcasts order by id"))).all())
@@ -308,7 +309,7 @@ def test_topics_and_regions_on_two_screens(tmp_path: Path) -> None:
         engine, db = await fresh(tmp_path)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
         await populate(db)
-        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        [reminder] = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         service = Announcing(db, frozenset(), faq)
         chat = 40
 
@@ -451,9 +452,9 @@ def test_two_saves_at_once_queue_the_reminder_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
-        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        [reminder] = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         await subscribers.subscribe(db, 50, "fr", ["evenements"])
-        added = await asyncio.gather(*(late_reminders(db, faq, 50, NOW) for _ in range(4)))
+        added = await asyncio.gather(*(late_reminders(db, faq.events, 50, NOW) for _ in range(4)))
         assert sorted(added) == [[], [], [], [reminder]]
         assert await deliveries_of(db, 50) == [(reminder, outbox.PENDING)]
         await engine.dispose()
@@ -474,7 +475,7 @@ def test_a_late_delivery_is_never_left_under_a_finished_reminder(tmp_path: Path,
         engine, db = await fresh(tmp_path)
         await populate(db)
         faq = Faq(entries=(), themes=(), events=(event("rennes", "bretagne"),))
-        [reminder] = await create_reminders(db, faq, NOW, AHEAD)
+        [reminder] = await create_reminders(db, Agenda(faq.events), NOW, AHEAD)
         async with db.begin() as session:
             await session.execute(update(Delivery).where(Delivery.broadcast_id == reminder)
                                   .values(state=outbox.SENT))

@@ -70,7 +70,7 @@ def test_migrations_from_empty_and_from_each_revision(tmp_path: Path) -> None:
             assert {"subscribers", "subscriptions", "broadcasts", "deliveries", "unanswered",
                     "feedback", "updates_seen", "leases", "instances", "buckets", "requests",
                     "subscriber_regions", "daily_counts", "subscriber_counts",
-                    "digests"} <= tables
+                    "digests", "events", "event_drafts"} <= tables
             await engine.dispose()
     run(scenario)
 
@@ -136,8 +136,9 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
     """An event's reminder is queued once for its followers, however often the check runs."""
     from datetime import UTC, datetime, timedelta
 
+    from careerbot.agenda import Agenda
     from careerbot.announcing import create_reminders
-    from careerbot.faq import Event, Faq
+    from careerbot.faq import Event
 
     async def scenario() -> None:
         engine, db = await fresh(tmp_path)
@@ -148,7 +149,7 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
                      "Paris", "https://fp21.fr/", ("fp21",), "Rencontre.")
         later = Event("plus-tard", "Plus tard", now + timedelta(days=9),
                       now + timedelta(days=9, hours=2), "Lyon", "https://fp21.fr/", (), "x")
-        faq = Faq(entries=(), themes=(), events=(soon, later))
+        faq = Agenda((soon, later))
         first = await create_reminders(db, faq, now, timedelta(hours=24))
         await engine.dispose()
         engine, db = await fresh(tmp_path)  # a restart
@@ -160,7 +161,7 @@ def test_reminders_are_created_once_even_across_restarts(tmp_path: Path) -> None
         other = Event("autre", "Autre", now + timedelta(hours=5), now + timedelta(hours=6),
                       "Lille", "https://fp21.fr/", (), "x")
         stuck = await outbox.create(db, "rappel", ["evenements"], kind="reminder", event_id="autre")
-        with_other = Faq(entries=(), themes=(), events=(soon, other))
+        with_other = Agenda((soon, other))
         assert await create_reminders(db, with_other, now, timedelta(hours=24)) == [stuck]
         assert await create_reminders(db, with_other, now, timedelta(hours=24)) == []
         await engine.dispose()

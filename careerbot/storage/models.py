@@ -247,3 +247,52 @@ class Digest(Base):
     holder: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StoredEvent(Base):
+    """An event an organiser added from Telegram (faq/events.yaml holds the others).
+
+    `number` is what buttons carry; `id` is the slug shown in files, .ics names and
+    `/annonce evenement <id>`. `revision` grows at every change, so that a button drawn before
+    (edit, cancel) can tell it is out of date. A cancelled event stays, for the record.
+    """
+
+    __tablename__ = "events"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    start: Mapped[datetime] = mapped_column(UtcDateTime())
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    place: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(String(512), default="")  # comma-separated
+    state: Mapped[str] = mapped_column(String(16), default="live", index=True)  # live | cancelled
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    draft_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # the draft it came from
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class EventDraft(Base):
+    """An organiser's event being written or edited (careerbot.event_drafting), step by step."""
+
+    __tablename__ = "event_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    flow_step: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    target: Mapped[str | None] = mapped_column(String(64))  # the event being edited
+    title: Mapped[str] = mapped_column(String(100), default="")
+    start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    place: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str] = mapped_column(String(32), default="")
+    url: Mapped[str] = mapped_column(String(512), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -76,8 +76,11 @@ async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
         return broadcast.id
 
 
-async def confirm(sessions: Sessions, broadcast_id: int) -> int:
-    """Fix the audience and make the broadcast due; the number of recipients.
+async def confirm(sessions: Sessions, broadcast_id: int, *,
+                  chats: Iterable[int] | None = None) -> int:
+    """Fix the audience and make the broadcast due; the number of recipients. The audience is
+    the subscribers of the broadcast's topics, or exactly `chats` when given (an event's
+    reminder goes to `announcing.event_audience`).
 
     Confirming twice changes nothing: only a draft is confirmed, and the draft is taken by the
     transaction's first statement, so a confirmation running at the same moment (a double tap,
@@ -93,11 +96,16 @@ async def confirm(sessions: Sessions, broadcast_id: int) -> int:
             return 0
         broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
         assert broadcast is not None
-        topics = [t for t in broadcast.topics.split(",") if t]
-        chats = audience_query(topics, broadcast.region).subquery()
-        await session.execute(insert(Delivery).from_select(
-            ["broadcast_id", "chat_id", "state", "attempts"],
-            select(literal(broadcast_id), chats.c[0], literal(PENDING), literal(0))))
+        if chats is None:
+            topics = [t for t in broadcast.topics.split(",") if t]
+            audience = audience_query(topics, broadcast.region).subquery()
+            await session.execute(insert(Delivery).from_select(
+                ["broadcast_id", "chat_id", "state", "attempts"],
+                select(literal(broadcast_id), audience.c[0], literal(PENDING), literal(0))))
+        elif chosen := sorted(set(chats)):
+            await session.execute(insert(Delivery), [
+                {"broadcast_id": broadcast_id, "chat_id": chat, "state": PENDING, "attempts": 0}
+                for chat in chosen])
         total = int(await session.scalar(select(func.count()).select_from(Delivery)
                                          .where(Delivery.broadcast_id == broadcast_id)) or 0)
         later = broadcast.send_at is not None and broadcast.send_at > _now()

@@ -54,7 +54,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from careerbot import announcements as ui
-from careerbot import budget, chart, metrics, stats
+from careerbot import budget, chart, metrics, organising, stats
 from careerbot import callbacks as cb
 from careerbot.announcing import (
     Announcing,
@@ -67,6 +67,8 @@ from careerbot.announcing import (
     is_admin,
     list_broadcasts,
     my_subscriptions,
+    refresh,
+    refresh_forever,
     start_draft,
     subscribe_start,
     subscription_button,
@@ -179,6 +181,12 @@ async def command(update: Update, context: CareerContext) -> None:
     action = {"themes": cb.Themes(), "parcours": cb.RouteStep(0), "evenements": cb.Events(),
               "events": cb.Events(), "aide": cb.Help(), "help": cb.Help()}.get(name, cb.Menu())
     lang: Lang = "en" if name == "help" else language(update)
+    announcing = context.services.announcing
+    if (isinstance(action, cb.Events) and announcing is not None
+            and message.chat.type == ChatType.PRIVATE and is_admin(user_id(update), announcing)):
+        await send(update, await organising.organiser_events(context.services.conversation, lang,
+                                                             announcing))
+        return
     await send(update, context.services.conversation.follow(action, lang))
 
 
@@ -198,9 +206,11 @@ async def text(update: Update, context: CareerContext) -> None:
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
         return
-    if announcing and organiser:
-        replies = await draft_message(message.chat.id, message.text_html, message.text,
-                                      announcing)
+    if announcing and organiser and message.chat.type == ChatType.PRIVATE:
+        replies = await organising.event_message(message.chat.id, message.text, announcing)
+        if replies is None:
+            replies = await draft_message(message.chat.id, message.text_html, message.text,
+                                          announcing)
         if replies is not None:
             for reply in replies:
                 await send(update, reply)
@@ -302,7 +312,9 @@ class AddressedInGroup(filters.MessageFilter):
 
 
 async def stored_command(update: Update, context: CareerContext) -> None:
-    """/abonner, /desabonner, /mesabonnements, /oublier; organisers' /annonce, /annonces, /annuler."""
+    """/abonner, /desabonner, /mesabonnements, /oublier; organisers' /annonce, /annonces,
+    /evenement (/event) and /annuler.
+    """
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -312,7 +324,8 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     if announcing is None:
         await send(update, ui.text("no_storage", lang))
         return
-    if name in ("annonce", "annonces", "annuler") and not is_admin(user_id(update), announcing):
+    if name in ("annonce", "annonces", "annuler", "evenement", "event") and not is_admin(
+            user_id(update), announcing):
         await send(update, Reply(ui.ADMIN["refused"]))
         return
     if name == "abonner":
@@ -324,7 +337,10 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     elif name == "oublier":
         await send(update, ui.forget_confirmation(lang))
     elif name == "annuler":
-        await send(update, await abandon_draft(message.chat.id, announcing))
+        event_draft = await organising.abandon_event(message.chat.id, announcing)
+        await send(update, event_draft or await abandon_draft(message.chat.id, announcing))
+    elif name in ("evenement", "event"):
+        await send(update, await organising.start_event(message.chat.id, announcing))
     elif name == "annonce":
         await send(update, await start_draft(message.chat.id, list(context.args or []),
                                              announcing, after_command(message)))
@@ -461,7 +477,8 @@ async def follow(update: Update, context: CareerContext, action: cb.Action | Non
             return None
         case cb.Feedback() | cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.Forget() \
                 | cb.OpenRegions() | cb.ToggleRegion() | cb.BackToTopics() | cb.SaveRegions() \
-                | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated():
+                | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated() \
+                | cb.EventDraftButton() | cb.EventButton() | cb.AnnounceEvent():
             if announcing is None:
                 return ui.TEXTS[lang]["no_storage"]
             return await follow_stored(update, context, announcing, action, message, lang)
@@ -514,6 +531,12 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             case cb.BroadcastButton():
                 answer = await broadcast_button(action, (message.chat.id, message.message_id),
                                                 announcing)
+            case cb.EventDraftButton():
+                answer = await organising.draft_button(action, message.chat.id, announcing)
+            case cb.EventButton():
+                answer = await organising.event_button(action, message.chat.id, announcing)
+            case cb.AnnounceEvent():
+                answer = await organising.announce_button(action, message.chat.id, announcing)
             case _:
                 answer = Answer(toast=ui.ADMIN["outdated"])
     if answer.edit is not None:
@@ -580,7 +603,9 @@ async def inline(update: Update, context: CareerContext) -> None:
                 f"{answer}\n\n{links}".strip(), parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True)),
         ))
-    await query.answer(results, cache_time=300, is_personal=False)
+    # Telegram keeps the results for cache_time: short, so a new event shows in shared answers
+    # soon, while a burst of the same query is still served from Telegram's cache.
+    await query.answer(results, cache_time=30, is_personal=False)
 
 
 async def on_error(update: object, context: CareerContext) -> None:
@@ -702,7 +727,8 @@ def build_application(config: Config, conversation: Conversation, *,
         CommandHandler(["themes", "parcours", "evenements", "events", "aide", "help"], command,
                        filters=new_messages),
         CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
-                        "annonces", "annuler"], stored_command, filters=new_messages & private),
+                        "annonces", "annuler", "evenement", "event"], stored_command,
+                       filters=new_messages & private),
         CommandHandler("monid", my_id, filters=new_messages & private),
         CommandHandler("stats", stats_picture, filters=new_messages),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
@@ -729,6 +755,8 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
     """Run the bot until interrupted: long polling, or a webhook when CAREERBOT_WEBHOOK_URL is
     set; with CAREERBOT_LISTEN (or a webhook), health, readiness and metrics on that port too.
     """
+    if announcing is not None:  # one agenda: the FAQ's events and the stored ones, kept current
+        loaded.conversation.agenda = announcing.agenda
     application = build_application(config, loaded.conversation, announcing=announcing)
     application.post_init = starting(config, loaded, announcing)
     if config.role != "worker" and config.webhook_url is None and config.listen is None:
@@ -792,6 +820,8 @@ def starting(config: Config, loaded: Loaded,
         start_reloads(application, config, loaded, announcing)
         if announcing is None:
             return
+        await refresh(announcing)  # the stored events, before the first update
+        keep_running(application, refresh_forever(announcing), "events")
         services: Services = application.bot_data["careerbot"]
         instance = services.instance
         broadcaster = (start_sending(application, config, announcing, instance)
@@ -890,9 +920,14 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
     services: Services = application.bot_data["careerbot"]
 
     def swap(new: Loaded) -> None:
-        services.assistant.conversation = new.conversation
         if announcing is not None:
+            announcing.agenda.listed = new.faq.events
+            new.conversation.agenda = announcing.agenda
             announcing.faq = new.faq
+            if clashes := announcing.agenda.clashes():
+                log.error("event id(s) both in events.yaml and in the database: %s (the "
+                          "file's are shown)", ", ".join(clashes))
+        services.assistant.conversation = new.conversation
         metrics.faq_loaded(new.version, new.loaded_at)
 
     async def notify(text: str) -> None:

@@ -82,7 +82,7 @@ async def _send_part(bot: Bot, job: DigestJob, part: int, week: str) -> None:
                                parse_mode=ParseMode.HTML)
     else:
         await bot.send_message(job.chat_id,
-                               digest.events_text(job.conversation().faq.events, now),
+                               digest.events_text(job.conversation().agenda.events, now),
                                parse_mode=ParseMode.HTML)
 
 

@@ -4,14 +4,14 @@ A subscriber with no region rows gets everything, as every subscriber did before
 a broadcast with no region reaches every region, as every broadcast did.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
