@@ -280,6 +280,21 @@ def database_url(config_url: str | None, data_dir: Path) -> str:
         raise SystemExit(f"careerbot: {error}") from None
 
 
+def _open_sqlite_file(url: str) -> None:
+    """Open an SQLite file once, synchronously: a path that cannot hold it fails here, plainly.
+
+    Through aiosqlite the same failure sometimes ends with a traceback from its worker thread,
+    printed after asyncio.run has closed the loop it would report to (about 1 run in 40).
+    """
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        sqlite3.connect(parsed.database).close()
+
+
 def prepared_sessions(url: str) -> Any:
     """Migrate the database to the latest schema, then give a session factory for it."""
     from careerbot.storage.database import migrate, open_engine, sessions
@@ -292,6 +307,7 @@ def prepared_sessions(url: str) -> Any:
             await engine.dispose()  # its connections belong to this event loop only
 
     try:
+        _open_sqlite_file(url)
         asyncio.run(upgrade())
     except Exception as error:  # any driver's "cannot connect": say it in one line
         cause = getattr(error, "orig", None) or error
