@@ -20,7 +20,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests never inherit the developer's careerbot or Telegram settings."""
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "CAREERBOT_FAQ_DIR",
                  "CAREERBOT_ADMIN_IDS", "CAREERBOT_ADMIN_CHAT_ID", "CAREERBOT_WEBHOOK_URL",
-                 "CAREERBOT_WEBHOOK_SECRET", "CAREERBOT_LISTEN", "CAREERBOT_FAQ_WATCH"):
+                 "CAREERBOT_WEBHOOK_SECRET", "CAREERBOT_LISTEN", "CAREERBOT_FAQ_WATCH",
+                 "CAREERBOT_BOT_USERNAME"):
         monkeypatch.delenv(name, raising=False)
     # python-telegram-bot 22 warns (an error under our filterwarnings) when it builds RetryAfter
     # with an int retry_after unless this opt-in to its future timedelta API is set.
