@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests import databases
+from tests import browser, databases
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -48,6 +49,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"PostgreSQL not reachable ({databases.unreachable()}): {len(databases.skipped)} "
             "test runs skipped, storage tested on SQLite only and several instances not at all",
             yellow=True)
+    if browser.skipped:
+        terminalreporter.write_line(
+            f"Site browser tests skipped: {', '.join(browser.skipped)} not installed (CI=true "
+            "requires them; see .ci/run)", yellow=True)
 
 
 @pytest.fixture
@@ -71,3 +76,19 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+SITE_USERNAME = "careerbot_test_bot"
+SITE_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site of the real FAQ (faq/), built once for the session as of SITE_NOW."""
+    from careerbot.site.build import build_site, checked_faq
+
+    faq, problems = checked_faq(REPO / "faq")
+    assert faq is not None, [str(p) for p in problems]
+    out = tmp_path_factory.mktemp("site") / "site"
+    build_site(faq, out, username=SITE_USERNAME, now=SITE_NOW)
+    return out
