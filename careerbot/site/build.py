@@ -231,7 +231,7 @@ def _buttons(site: Site, reply: Reply) -> Iterator[Link]:
 
 def _event_view(site: Site, event: Event, lang: str) -> EventView:
     place = event.place
-    if event.region and place_label(event.region) not in place:
+    if event.region and place_label(event.region).lower() not in place.lower():
         place = f"{place} ({place_label(event.region)})"
     return EventView(event.id, event.title, format_date(event.start, lang), event.start.isoformat(),
                      place,

@@ -54,9 +54,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "footer": "careerbot, l'assistant de l'association FP21. Les réponses viennent de la FAQ "
                   "tenue par ses bénévoles.",
         "error_title": "La FAQ a des erreurs",
-        "error_intro": "Le site n'est pas construit tant que `careerbot check` trouve des erreurs. "
-                       "Corrigez-les puis rechargez la page :",
-        "error_warnings": "{n} avertissement(s) en plus, visibles avec `careerbot check`.",
+        "error_intro": "Le site revient dès que « careerbot check » ne trouve plus d'erreur. "
+                       "Corrigez le fichier à la ligne indiquée, enregistrez, puis rechargez la page :",
+        "error_warnings": "Et {n} avertissement(s), que « careerbot check » affiche.",
         "theme_page_intro": "Chaque réponse est celle du bot, telle qu'elle s'affiche dans Telegram.",
     },
     "en": {
@@ -106,9 +106,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "footer": "careerbot, the assistant of the association FP21. Answers come from the FAQ kept "
                   "by its volunteers.",
         "error_title": "The FAQ has errors",
-        "error_intro": "The site is not built while `careerbot check` finds errors. Fix them, then "
-                       "reload this page:",
-        "error_warnings": "{n} more warning(s), shown by `careerbot check`.",
+        "error_intro": "The site comes back once “careerbot check” finds no error. Fix the file at "
+                       "the line given, save, then reload this page:",
+        "error_warnings": "And {n} warning(s), which “careerbot check” shows.",
         "theme_page_intro": "Each answer is the bot's, as Telegram shows it.",
     },
 }
