@@ -14,7 +14,8 @@ def test_core_imports_neither_telegram_nor_a_database() -> None:
     code = ("import sys, careerbot.faq_loader, careerbot.matching, careerbot.glossary, "
             "careerbot.conversation, careerbot.announcements, careerbot.callbacks, "
             "careerbot.drafting, careerbot.faq_checks, careerbot.faq_reload, careerbot.budget, "
-            "careerbot.terminal, careerbot.evaluation, careerbot.cli; "
+            "careerbot.terminal, careerbot.evaluation, careerbot.cli, careerbot.site.build, "
+            "careerbot.site.serve; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'telegram', 'sqlalchemy', 'sqlite3', 'httpx'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
