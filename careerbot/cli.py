@@ -449,9 +449,15 @@ def cmd_site(args: argparse.Namespace) -> int:
     directory = faq_dir(args.faq)
     username = bot_username(args)
     if args.site_action == "serve":
-        serve(directory, username=username, host=args.host, port=args.port, clock=_now,
-              ready=lambda url: print(f"careerbot : le site de {directory} est sur {url} "
-                                      "(Ctrl+C pour arrêter)", flush=True))
+        try:
+            serve(directory, username=username, host=args.host, port=args.port, clock=_now,
+                  ready=lambda url: print(f"careerbot : le site de {directory} est sur {url} "
+                                          "(Ctrl+C pour arrêter)", flush=True))
+        except OSError as error:
+            print(f"careerbot : impossible d'écouter sur {args.host}:{args.port} "
+                  f"({error.strerror or error}) ; choisissez un autre port avec --port",
+                  file=sys.stderr)
+            return EXIT_USAGE
         return EXIT_OK
     faq, problems = checked_faq(directory)
     errors = [p for p in problems if p.severity == "error"]

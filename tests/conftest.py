@@ -51,8 +51,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             yellow=True)
     if browser.skipped:
         terminalreporter.write_line(
-            f"Site browser tests skipped: {', '.join(browser.skipped)} not installed (CI=true "
-            "requires them; see .ci/run)", yellow=True)
+            f"Some site tests skipped: {', '.join(browser.skipped)} not installed (CI=true "
+            "requires them; .ci/run installs them)", yellow=True)
 
 
 @pytest.fixture

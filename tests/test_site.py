@@ -228,3 +228,23 @@ def test_search_index_holds_each_entry_once(real_site: Path) -> None:
     assert len({item["href"] for item in index}) == len(index) >= 50
     pacte = next(item for item in index if item["href"].endswith("#pacte"))
     assert all(word == word.lower() and not re.search(r"[^a-z0-9 ]", word) for word in pacte["w"])
+
+
+def test_serve_on_a_taken_port_says_so(faq_dir: Path, served: str) -> None:
+    """A second preview on the same port ends with one line saying to pick another --port."""
+    port = urlsplit(served).port
+    done = subprocess.run([CAREERBOT, "site", "serve", "--port", str(port), "--faq", str(faq_dir),
+                           "--username", SITE_USERNAME], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"careerbot : impossible d'écouter sur 127.0.0.1:{port} (")
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_entry_shows_the_next_event_on_its_topic(faq_dir: Path, tmp_path: Path) -> None:
+    """An entry sharing a tag with an event to come shows it under the answer, as the bot does."""
+    out = tmp_path / "out"
+    assert main(["site", "build", str(out), "--faq", str(faq_dir), "--username", SITE_USERNAME]) == 0
+    page = (out / "theme-acces.html").read_text(encoding="utf-8")
+    entry = page.split('id="concours-definition"')[1].split("</article>")[0]
+    assert "📅 Prochain événement sur ce sujet : <strong>Soirée des futurs agents</strong>" in entry

@@ -125,10 +125,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def serve(faq_dir: Path, *, username: str, host: str, port: int, clock: Callable[[], datetime],
           ready: Callable[[str], None] = print) -> None:
-    """Serve the site of `faq_dir` until interrupted (Ctrl+C)."""
+    """Serve the site of `faq_dir` until interrupted (Ctrl+C); OSError if it cannot listen."""
     preview = Preview(faq_dir, username=username, clock=clock)
+    try:
+        server = ThreadingHTTPServer((host, port), partial(_Handler, preview=preview))
+    except OSError:
+        preview.close()
+        raise
     preview.refresh()
-    server = ThreadingHTTPServer((host, port), partial(_Handler, preview=preview))
     stop = threading.Event()
     watcher = threading.Thread(target=preview.watch, args=(stop,), daemon=True)
     watcher.start()
