@@ -443,7 +443,7 @@ def _now() -> datetime:
 
 def cmd_site(args: argparse.Namespace) -> int:
     """Build the FAQ's static site, or serve it on localhost rebuilt at every change."""
-    from careerbot.site.build import build_site, checked_faq  # Jinja2 and segno, only here
+    from careerbot.site.build import SiteError, build_site, checked_faq  # Jinja2, segno: only here
     from careerbot.site.serve import serve
 
     directory = faq_dir(args.faq)
@@ -467,7 +467,11 @@ def cmd_site(args: argparse.Namespace) -> int:
               f"construit (`careerbot check {directory}` les liste aussi)", file=sys.stderr)
         return EXIT_PROBLEMS
     out = Path(args.out)
-    written = build_site(faq, out, username=username, now=_now())
+    try:
+        written = build_site(faq, out, username=username, now=_now())
+    except SiteError as error:
+        print(f"careerbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"careerbot : site écrit dans {out}/ ({len(written)} fichiers, {len(faq.entries)} "
           f"entrées) ; ouvrez {out}/index.html via `careerbot site serve`, ou publiez le dossier")
     return EXIT_OK

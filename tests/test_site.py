@@ -248,3 +248,22 @@ def test_entry_shows_the_next_event_on_its_topic(faq_dir: Path, tmp_path: Path) 
     page = (out / "theme-acces.html").read_text(encoding="utf-8")
     entry = page.split('id="concours-definition"')[1].split("</article>")[0]
     assert "📅 Prochain événement sur ce sujet : <strong>Soirée des futurs agents</strong>" in entry
+
+
+def test_build_never_empties_a_folder_it_did_not_write(faq_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`site build docs` on a folder of other files refuses and deletes nothing; a folder it wrote
+    before is rebuilt.
+    """
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("precious", encoding="utf-8")
+    args = ["--faq", str(faq_dir), "--username", SITE_USERNAME]
+    assert main(["site", "build", str(mine), *args]) == 2
+    assert "was not written by `careerbot site build`" in capsys.readouterr().err
+    assert (mine / "keep.txt").read_text(encoding="utf-8") == "precious"
+    out = tmp_path / "out"
+    assert main(["site", "build", str(out), *args]) == 0
+    (out / "stale.html").write_text("old", encoding="utf-8")
+    assert main(["site", "build", str(out), *args]) == 0
+    assert not (out / "stale.html").exists() and (out / "index.html").exists()

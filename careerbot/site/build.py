@@ -35,6 +35,11 @@ from careerbot.site.texts import TEXTS, long_date
 from careerbot.telegram_html import visible_text
 
 LANGS = ("fr", "en")
+MARKER = ".careerbot-site"  # marks a folder this module wrote, which a new build may empty
+
+
+class SiteError(Exception):
+    """The site cannot be written where asked; the message says what to do."""
 ABOUT_ENTRY = "fp21-association"  # the entry whose first line presents the association
 
 
@@ -79,9 +84,9 @@ class EventView:
 
 @dataclass(frozen=True, slots=True)
 class QrCode:
-    """One printable QR code: what it opens, the URL it holds and its files."""
+    """One printable QR code: its name (the start payload, or "bot"), its URL and its files."""
 
-    label: str
+    name: str
     url: str
     svg: str
     png: str
@@ -117,9 +122,14 @@ def build_site(faq: Faq, out: Path, *, username: str, now: datetime) -> list[Pat
     site = Site(faq, username, now, Conversation(faq, matcher, clock=lambda: now))
     site.links = {url.split("?start=", 1)[1]: url for _, url in
                   site.conversation.deep_links(username)}
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise SiteError(f"{out} exists and was not written by `careerbot site build`: choose "
+                            "a new or empty folder (nothing was deleted)")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("Written by `careerbot site build`; rebuilt from scratch each time.\n",
+                              encoding="utf-8")
     written: list[Path] = []
 
     def write(relative: str, content: str | bytes) -> None:
@@ -254,7 +264,7 @@ def _qr_codes(site: Site) -> list[QrCode]:
 def _qr_groups(site: Site, lang: str, codes: list[QrCode]) -> list[tuple[str, list[tuple[str, QrCode]]]]:
     """The QR codes by section, each with the title it is printed under."""
     t = TEXTS[lang]
-    by_name = {code.label: code for code in codes}
+    by_name = {code.name: code for code in codes}
     upcoming = site.faq.upcoming_events(site.now)
     past = site.faq.past_events(site.now)
 
