@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,3 +96,24 @@ def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site") / "site"
     build_site(faq, out, username=SITE_USERNAME, now=SITE_NOW)
     return out
+
+
+@pytest.fixture
+def served(faq_dir: Path) -> Iterator[str]:
+    """`careerbot site serve` on a copy of the mini FAQ, on a free port: its URL."""
+    careerbot = str(Path(sys.executable).parent / "careerbot")
+    process = subprocess.Popen([careerbot, "site", "serve", "--port", "0", "--faq", str(faq_dir),
+                                "--username", SITE_USERNAME], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            if found:
+                yield found.group(0)
+                break
+        else:
+            pytest.fail(f"site serve did not start: {process.stderr.read() if process.stderr else ''}")
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl+C: it stops and removes its builds
+        process.communicate(timeout=30)

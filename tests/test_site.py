@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
@@ -162,26 +160,6 @@ def test_answer_html_cannot_inject_markup() -> None:
     assert str(html) == ('<strong>a &amp; b</strong> alert(1) <span>x</span> <span class="spoiler">s'
                          '</span> <a href="https://fp21.fr/" rel="noopener">site</a> <strong>open'
                          '</strong>')
-
-
-@pytest.fixture
-def served(faq_dir: Path) -> Iterator[str]:
-    """`careerbot site serve` on a copy of the mini FAQ, on a free port: its URL."""
-    process = subprocess.Popen([CAREERBOT, "site", "serve", "--port", "0", "--faq", str(faq_dir),
-                                "--username", SITE_USERNAME], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            found = re.search(r"http://127\.0\.0\.1:\d+/", line)
-            if found:
-                yield found.group(0)
-                break
-        else:
-            pytest.fail(f"site serve did not start: {process.stderr.read() if process.stderr else ''}")
-    finally:
-        process.send_signal(signal.SIGINT)  # Ctrl+C: it stops and removes its builds
-        process.communicate(timeout=30)
 
 
 def get(url: str) -> tuple[int, str]:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests import browser
-from tests.conftest import REPO, SITE_USERNAME
+from tests.conftest import REPO, SITE_USERNAME, edit, line_of
 
 pytestmark = pytest.mark.browser
 
@@ -188,3 +188,29 @@ def test_qr_codes_decode_to_the_printed_links(page: Any, base_url: str, tmp_path
     expected = {url for payload, url in printed_links.items()
                 if payload == "parcours" or payload.startswith(("theme-", "event-"))}
     assert set(decoded[1:]) == expected
+
+
+def test_preview_shows_an_edit_then_the_yaml_error_after_a_reload(page: Any, served: str,
+                                                                   faq_dir: Path) -> None:
+    """As a maintainer: `site serve`, edit an answer, reload: it shows; break the YAML, reload:
+    the page shows the error with its file and line; fix it, reload: the site is back.
+    """
+    page.goto(served + "theme-acces.html")
+    bubble = page.locator("#concours-definition .bubble.bot")
+    assert "la voie normale" in bubble.inner_text()
+    edit(faq_dir / "acces.yaml", "la voie normale", "le chemin habituel")
+    page.reload()
+    assert "le chemin habituel" in bubble.inner_text()
+    path = faq_dir / "contrats.yaml"
+    good = path.read_text(encoding="utf-8")
+    edit(path, "    question:", "   question: [")
+    page.reload()
+    assert page.locator("h1").inner_text() == "⚠️ La FAQ a des erreurs"
+    assert page.locator(".problems li").first.inner_text().startswith(
+        f"{path}:{line_of(path, 'question: [')}: ")
+    browser.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(browser.ARTIFACTS / "serve-error-360.png"), full_page=True)
+    path.write_text(good, encoding="utf-8")
+    page.reload()
+    assert "le chemin habituel" in bubble.inner_text()
+    assert [e for e in page.errors if "500" not in e] == []
