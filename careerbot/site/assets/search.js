@@ -1,8 +1,9 @@
 /* Search over the entries' questions and alternatives, in the browser, tolerant of typos.
    The index (search-index.json) gives, for each entry, its question, where it is, and the words
    of every way people ask it (normalised by search_words in careerbot/site/build.py, as `words`
-   does here; the stop words are the same). A query word matches a word of a phrasing exactly, as its beginning, or
-   within 1 edit (2 for long words); the best phrasing of each entry gives its score. */
+   does here; the stop words are the same). A query word matches a word of a phrasing exactly,
+   as its beginning, or within 1 edit (2 for long words); the best phrasing of each entry gives
+   its score, and the number of its phrasings that match breaks ties. */
 (function () {
   "use strict";
   var form = document.getElementById("search-form");
@@ -84,13 +85,15 @@
     var weight = query.reduce(function (sum, q) { return sum + q.length; }, 0);
     var found = [];
     entries.forEach(function (item) {
-      var score = 0;
+      var top = 0, close = 0;
       item.phrasings.forEach(function (phrasing, n) {
         var total = query.reduce(function (sum, q) { return sum + q.length * best(q, phrasing); }, 0);
         var value = total / weight * (n === 0 ? 1 : 0.97);
-        if (value > score) { score = value; }
+        if (value > top) { top = value; }
+        if (value >= 0.75) { close += 1; }
       });
-      if (score >= 0.6) { found.push({ entry: item.entry, score: score }); }
+      // Ties between entries go to the one that many phrasings match: it is about those words.
+      if (top >= 0.6) { found.push({ entry: item.entry, score: top + 0.1 * Math.min(close, 10) / 10 }); }
     });
     found.sort(function (a, b) { return b.score - a.score; });
     return found.slice(0, 8);
