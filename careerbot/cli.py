@@ -473,7 +473,8 @@ def cmd_site(args: argparse.Namespace) -> int:
         print(f"careerbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"careerbot : site écrit dans {out}/ ({len(written)} fichiers, {len(faq.entries)} "
-          f"entrées) ; ouvrez {out}/index.html via `careerbot site serve`, ou publiez le dossier")
+          "entrées) : publiez ce dossier sur un serveur web ; pour un aperçu qui suit vos "
+          "modifications, `careerbot site serve`")
     return EXIT_OK
 
 

@@ -58,6 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
                        "Corrigez le fichier à la ligne indiquée, enregistrez, puis rechargez la page :",
         "error_warnings": "Et {n} avertissement(s), que « careerbot check » affiche.",
         "theme_page_intro": "Chaque réponse est celle du bot, telle qu'elle s'affiche dans Telegram.",
+        "toc_title": "Les questions de ce thème",
     },
     "en": {
         "site_title": "careerbot · FP21",
@@ -110,6 +111,7 @@ TEXTS: dict[str, dict[str, str]] = {
                        "the line given, save, then reload this page:",
         "error_warnings": "And {n} warning(s), which “careerbot check” shows.",
         "theme_page_intro": "Each answer is the bot's, as Telegram shows it.",
+        "toc_title": "The questions of this theme",
     },
 }
 
