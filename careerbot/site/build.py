@@ -110,10 +110,9 @@ class Site:
 
 def environment() -> jinja2.Environment:
     """The templates of careerbot/site/templates, autoescaped."""
-    loader = jinja2.FileSystemLoader(str(resources.files("careerbot.site") / "templates"))
-    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return env
+    return jinja2.Environment(loader=jinja2.PackageLoader("careerbot.site", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def build_site(faq: Faq, out: Path, *, username: str, now: datetime) -> list[Path]:
