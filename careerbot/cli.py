@@ -7,9 +7,10 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -515,13 +516,73 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_links(args: argparse.Namespace) -> int:
-    """Print the deep links to publish (entries, themes, the route)."""
+    """Print the deep links to publish (entries, themes, events, the route)."""
     faq, matcher = load(faq_dir(args.faq))
-    username = args.username
-    if not username:
-        username = asyncio.run(_bot_username(telegram_config(args)))
-    for label, url in Conversation(faq, matcher).deep_links(username.lstrip("@")):
+    for label, url in Conversation(faq, matcher).deep_links(bot_username(args)):
         print(f"{url}  {label}")
+    return EXIT_OK
+
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def bot_username(args: argparse.Namespace) -> str:
+    """The bot's username for deep links: --username, else CAREERBOT_BOT_USERNAME, else asked to
+    Telegram with TELEGRAM_BOT_TOKEN; exit 2 with one line when none is known or it is malformed.
+    """
+    env = environment()
+    username = (args.username or env.get("CAREERBOT_BOT_USERNAME") or "").strip().lstrip("@")
+    if not username:
+        if not env.get("TELEGRAM_BOT_TOKEN"):
+            print("careerbot: give the bot's username with --username NomDuBot (or set "
+                  "CAREERBOT_BOT_USERNAME, or TELEGRAM_BOT_TOKEN to ask Telegram)", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE)
+        username = asyncio.run(_bot_username(telegram_config(args)))
+    if not _USERNAME.match(username):
+        print(f"careerbot: {username!r} is not a Telegram username (5 to 32 letters, digits or _, "
+              "starting with a letter)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return username
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Build the FAQ's static site, or serve it on localhost rebuilt at every change."""
+    from careerbot.site.build import SiteError, build_site, checked_faq  # Jinja2, segno: only here
+    from careerbot.site.serve import serve
+
+    directory = faq_dir(args.faq)
+    username = bot_username(args)
+    if args.site_action == "serve":
+        try:
+            serve(directory, username=username, host=args.host, port=args.port, clock=_now,
+                  ready=lambda url: print(f"careerbot : le site de {directory} est sur {url} "
+                                          "(Ctrl+C pour arrêter)", flush=True))
+        except OSError as error:
+            print(f"careerbot : impossible d'écouter sur {args.host}:{args.port} "
+                  f"({error.strerror or error}) ; choisissez un autre port avec --port",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
+    faq, problems = checked_faq(directory)
+    errors = [p for p in problems if p.severity == "error"]
+    if faq is None:
+        print(*errors, sep="\n", file=sys.stderr)
+        print(f"careerbot : la FAQ de {directory} a {len(errors)} erreur(s) ; le site n'est pas "
+              f"construit (`careerbot check {directory}` les liste aussi)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    out = Path(args.out)
+    try:
+        written = build_site(faq, out, username=username, now=_now())
+    except SiteError as error:
+        print(f"careerbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"careerbot : site écrit dans {out}/ ({len(written)} fichiers, {len(faq.entries)} "
+          "entrées) : publiez ce dossier sur un serveur web ; pour un aperçu qui suit vos "
+          "modifications, `careerbot site serve`")
     return EXIT_OK
 
 
@@ -643,10 +704,26 @@ def parser() -> argparse.ArgumentParser:
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
-    links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
+    username_help = "the bot's username (default: $CAREERBOT_BOT_USERNAME, else asked to Telegram)"
+    links.add_argument("--username", help=username_help)
+    site = command("site", cmd_site, "The FAQ as a web site: build it, or serve a live preview.")
+    actions = site.add_subparsers(dest="site_action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help="write the static site (default: site/)",
+                               description="Write the static site; fails like `careerbot check` "
+                               "on a FAQ with errors.")
+    build.add_argument("out", nargs="?", default="site", help="output folder (emptied first)")
+    serve = actions.add_parser("serve", help="serve the site on localhost, rebuilt at every change",
+                               description="Serve the site on localhost, rebuilt at every change "
+                               "of the FAQ files; shows the checker's errors when there are some.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    faq_help = "FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)"
+    for sub in (build, serve):
+        sub.add_argument("--username", help=username_help)
+        sub.add_argument("--faq", help=faq_help)
     for sub in commands.choices.values():
-        if sub.prog.split()[-1] != "check":
-            sub.add_argument("--faq", help="FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)")
+        if sub.prog.split()[-1] not in ("check", "site"):
+            sub.add_argument("--faq", help=faq_help)
     return main_parser
 
 

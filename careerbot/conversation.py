@@ -257,6 +257,8 @@ class Conversation:
             return self.theme(payload.removeprefix("theme-"), lang)
         if payload in self.faq.by_id:
             return self.entry(payload, lang)
+        if payload.startswith("event-"):
+            return self.event(payload.removeprefix("event-"), lang)
         return self.welcome(lang)
 
     def deep_links(self, username: str) -> list[tuple[str, str]]:
@@ -265,7 +267,21 @@ class Conversation:
         links = [("Parcours", base + "parcours")]
         links += [(f"Thème : {t.title}", f"{base}theme-{t.id}") for t in self.faq.themes]
         links += [(e.question, base + e.id) for e in self.faq.entries]
+        links += [(f"Événement : {e.title}", f"{base}event-{e.id}") for e in self.faq.events]
         return links
+
+    def event(self, event_id: str, lang: Lang = "fr") -> Reply:
+        """One event (a deep link printed on its flyer): when, where, what, its link and .ics."""
+        event = self.agenda.find(event_id)
+        if event is None:
+            return self.welcome(lang)
+        t = TEXTS[lang]
+        rows: list[tuple[Button, ...]] = [(Button(f"🔗 {event.title[:40]}", url=event.url),)]
+        if event in self.agenda.upcoming(self.clock()):
+            rows.append((Button(t["btn_ics"], encode(cb.Calendar(event.id))),))
+        rows.append((Button(t["btn_events"], encode(cb.Events())), Button(t["btn_menu"], encode(cb.Menu()))))
+        html = f"📅 {self._event_line(event, lang)}\n\n{escape(event.description)}"
+        return Reply(html, tuple(rows))
 
     def route(self, index: int, lang: Lang = "fr") -> Reply:
         """A step of the guided route, with its entries, official sites and next/back."""

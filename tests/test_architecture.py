@@ -16,7 +16,8 @@ def test_core_imports_neither_telegram_nor_a_database() -> None:
             "careerbot.drafting, careerbot.faq_checks, careerbot.faq_reload, careerbot.budget, "
             "careerbot.terminal, careerbot.evaluation, careerbot.cli, careerbot.stats, "
             "careerbot.chart, careerbot.digest, careerbot.agenda, careerbot.french_dates, "
-            "careerbot.event_drafting, careerbot.event_screens; "
+            "careerbot.event_drafting, careerbot.event_screens, careerbot.site.build, "
+            "careerbot.site.serve; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'telegram', 'sqlalchemy', 'sqlite3', 'httpx'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
