@@ -1,5 +1,5 @@
-"""The acceptance probe of issue #10, "several instances act as one": two web instances in
-webhook mode, a worker and a standby worker, all real `careerbot run --role ...` processes on one
+"""The acceptance probe of issue #10, "several instances act as one": two (then three) web
+instances in webhook mode, a worker and a standby worker, all real `careerbot run --role ...` processes on one
 fresh PostgreSQL database and one Bot API double, judged from what the double recorded, what the
 instances' /metrics say and what they wrote in the database.
 
@@ -7,7 +7,7 @@ Run from the project root:
 
     .venv/bin/python bench/bench_instances.py [--users N] [--subscribers N] [--keep]
 
-Phases (all against the same four processes; web-a is SIGKILLed in phase 2 and started again):
+Phases (web-a is SIGKILLed in phase 2 and started again; web-c joins in phase 3):
 
 1. forged: a webhook call with a wrong secret: 403, and never answered;
 2. chat: N users (default 2,000) each ask one question of tests/eval/test.yaml, POSTed round-robin
@@ -16,9 +16,12 @@ Phases (all against the same four processes; web-a is SIGKILLed in phase 2 and s
    it is redelivered to web-b at once (as Telegram would) and the load balancer then sends
    everything to web-b. Every update must be answered exactly once (counted per user at the
    double: one user, one update); reply latency = POST to the reply reaching the double;
-3. broadcast: web-a is started again; ``--subscribers`` (default 1,000) subscribers are written
-   to the database, ``double.rate_limit(30)``, a broadcast is queued with ``careerbot broadcast``
-   while users keep asking (``--busy-rate``/s through both web instances); the sending worker is
+3. broadcast: web-a is started again and a third web instance, web-c, joins the balancer (the
+   issue's "3 web instances at full load while a broadcast runs"); ``--subscribers`` (default
+   300) subscribers are written to the database, ``double.rate_limit(30)``, a broadcast is
+   queued with ``careerbot broadcast`` while users keep asking (``--busy-rate``/s, default 24:
+   full load, what the 30/s budget leaves after a small margin, round-robin over the three web
+   instances); the sending worker is
    SIGKILLed at 40% and the standby must take over within 10 s, with no duplicate, no silent
    loss and no `unknown` recipient that never got a request; 429s among all sends < 1%;
 4. metrics: each live instance's /readyz is 200; careerbot_updates_total on web-b matches what it
@@ -61,6 +64,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
+from careerbot.budget import MIN_BROADCAST  # noqa: E402
 from careerbot.evaluation import load_cases  # noqa: E402
 from careerbot.storage.database import open_engine  # noqa: E402
 from tests import databases  # noqa: E402
@@ -70,7 +74,7 @@ from tests.telegram_harness import CAREERBOT, bot_environment, free_port, http_g
 SECRET = "bench-instances_secret-0123456789"
 HOOK = "/telegram/hook"
 ADMIN = 42
-WEB_A, WEB_B, WORKER, STANDBY = "web-a", "web-b", "worker-1", "worker-2"
+WEB_A, WEB_B, WEB_C, WORKER, STANDBY = "web-a", "web-b", "web-c", "worker-1", "worker-2"
 WORKERS = (WORKER, STANDBY)
 LIMIT = 30.0  # Telegram's overall pace (the double's rate_limit in phase 3)
 SEED = 2025
@@ -241,7 +245,9 @@ class Balancer:
             return live[self.turn % len(live)]
 
     def other(self, name: str) -> str:
-        return next(n for n in self.names if n != name)
+        """Another instance, a live one when there is one."""
+        others = [n for n in self.names if n != name]
+        return next((n for n in others if n not in self.down), others[0])
 
     def deliver(self, asked: Asked, to: str) -> None:
         """POST until an instance takes it (200), as Telegram keeps retrying."""
@@ -467,7 +473,8 @@ def phase_broadcast(cluster: Cluster, balancer: Balancer, questions: list[str], 
         return [c for c in calls if c.method == "sendMessage" and c.params.get("chat_id") in recipients]
 
     sender = killed_at = None
-    deadline = queued_at + subscribers / 5 + 90
+    # the broadcast gets what replies leave (budget.split), down to a trickle
+    deadline = queued_at + subscribers / max(MIN_BROADCAST, LIMIT - 1.2 * busy_rate) + 90
     state = None
     while time.monotonic() < deadline:
         time.sleep(0.2)
@@ -558,7 +565,7 @@ def phase_broadcast(cluster: Cluster, balancer: Balancer, questions: list[str], 
 def phase_reload(cluster: Cluster, started: float, v: Verdict) -> None:
     double = cluster.double
     users = iter(range(RELOAD_USERS, RELOAD_USERS + 10_000))
-    names = [n for n in (WEB_A, WEB_B) if cluster.instances[n].alive]
+    names = [n for n in (WEB_A, WEB_B, WEB_C) if cluster.instances[n].alive]
 
     def ask(name: str) -> tuple[int, int, float]:
         user = next(users)
@@ -628,9 +635,10 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=2000, help="users in phase 2 (default 2000)")
     parser.add_argument("--rate", type=float, default=25.0,
                         help="updates/s in phase 2 (default 25: under the 29/s replies may use)")
-    parser.add_argument("--subscribers", type=int, default=1000, help="broadcast audience (1000)")
-    parser.add_argument("--busy-rate", type=float, default=6.0,
-                        help="questions/s while the broadcast runs (default 6)")
+    parser.add_argument("--subscribers", type=int, default=300,
+                        help="broadcast audience (300: at full load it goes at ~1.2/s)")
+    parser.add_argument("--busy-rate", type=float, default=24.0,
+                        help="questions/s while the broadcast runs (default 24: full load)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the work dir")
     args = parser.parse_args()
     if reason := databases.unreachable():
@@ -650,11 +658,12 @@ def main() -> int:
     with BotApiDouble() as double:
         cluster = Cluster(double, database, faq, {
             n: Instance(n, "worker" if n in WORKERS else "web", free_port(), work / n)
-            for n in (WEB_A, WEB_B, WORKER, STANDBY)})
+            for n in (WEB_A, WEB_B, WEB_C, WORKER, STANDBY)})
+        first = [n for n in cluster.instances if n != WEB_C]
         try:
-            for n in cluster.instances:
+            for n in first:
                 cluster.start(n)
-            for n in cluster.instances:
+            for n in first:
                 cluster.wait_ready(n)
             log(started, f"4 instances ready; database {name}, work dir {work}")
             print("=" * 100)
@@ -686,9 +695,11 @@ def main() -> int:
 
             mark = len(double.calls)
             cluster.start(WEB_A)
+            cluster.start(WEB_C)
             cluster.wait_ready(WEB_A, since=mark)
-            balancer.down.clear()
-            log(started, "web-a started again")
+            cluster.wait_ready(WEB_C, since=mark)
+            balancer = Balancer(cluster, (WEB_A, WEB_B, WEB_C))
+            log(started, "web-a started again, web-c joined")
             phase_broadcast(cluster, balancer, questions, args.subscribers, args.busy_rate,
                             started, v)
             live = [i for i in cluster.instances.values() if i.alive]

@@ -15,6 +15,7 @@ from careerbot.callbacks import encode
 from careerbot.conversation import Button, Lang, Reply, format_date
 from careerbot.drafting import Draft
 from careerbot.faq import Event
+from careerbot.regions import ONLINE, PLACES
 
 if TYPE_CHECKING:  # the report reads a storage record; the core imports no database library
     from careerbot.storage.outbox import Summary
@@ -30,17 +31,33 @@ TOPICS: tuple[tuple[str, str, str], ...] = (
     ("etudiants", "Stages et études", "Internships and studies"),
 )
 ON, OFF = "✅", "⬜"
+# Bit positions of the choices a subscription button carries from one screen to the other
+# (OpenRegions, BackToTopics, SaveRegions): append only, payloads under old messages use them.
+TOPIC_ORDER: tuple[str, ...] = tuple(key for key, _, _ in TOPICS)
+PLACE_ORDER: tuple[str, ...] = tuple(PLACES)
+PLACE_EN = {ONLINE: "Online", "etranger": "Abroad"}  # region names are the same in English
 
 TEXTS: dict[Lang, dict[str, str]] = {
     "fr": {
         "choose": ("🔔 <b>Annonces FP21</b>\nChoisissez ce que vous voulez recevoir, puis "
-                   "validez. Vous pourrez vous désabonner à tout moment avec /desabonner."),
+                   "validez. Avec « 📍 Régions », ne recevez que les événements près de chez "
+                   "vous. Vous pourrez vous désabonner à tout moment avec /desabonner."),
         "save": "💾 Valider", "cancel": "Annuler",
-        "saved": "C'est noté ✅ Vous recevrez : {topics}.\n/desabonner pour arrêter.",
+        "saved": "C'est noté ✅ Vous recevrez : {topics}.{regions}\n/desabonner pour arrêter.",
+        "regions_button": "📍 Régions : {regions}",
+        "regions_all": "toutes", "regions_many": "{count} choisies",
+        "choose_regions": ("📍 <b>Les événements près de chez vous</b>\nCochez vos régions : vous "
+                           "recevrez les annonces et rappels des événements qui s'y tiennent, et "
+                           "de ceux en ligne. Sans région cochée, vous recevez tout."),
+        "back_topics": "⬅️ Sujets",
+        "pick_topic": "☝️ Choisissez au moins un sujet, puis validez.",
+        "where": "\n📍 Événements : {places} et en ligne.",
+        "where_online": "\n📍 Événements : en ligne seulement.",
         "nothing_chosen": "Aucun sujet choisi : vous n'êtes pas abonné(e).",
         "unsubscribed": "Vous êtes désabonné(e). Vous ne recevrez plus d'annonces. 👋",
         "not_subscribed": "Vous n'êtes pas abonné(e). /abonner pour recevoir les annonces.",
-        "mine": "🔔 Vous recevez : {topics}.\n/abonner pour changer, /desabonner pour arrêter.",
+        "mine": ("🔔 Vous recevez : {topics}.{regions}\n/abonner pour changer, /desabonner pour "
+                 "arrêter."),
         "forget_ask": ("Effacer votre abonnement, vos sujets, l'historique des annonces reçues, "
                        "et vos questions et avis des 30 derniers jours ? C'est définitif."),
         "forget_yes": "🗑️ Oui, tout effacer", "forget_no": "Non, garder",
@@ -51,16 +68,29 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "yes": "👍 Oui", "no": "👎 Non",
         "thanks": "Merci pour votre avis ! 🙏",
         "no_storage": "Les abonnements ne sont pas disponibles pour le moment.",
+        "my_id": ("🪪 Votre identifiant Telegram : <code>{id}</code>\nPour devenir organisateur "
+                  "FP21, envoyez-le à l'administrateur de l'association : il l'ajoutera à la "
+                  "liste des organisateurs (CAREERBOT_ADMIN_IDS)."),
     },
     "en": {
         "choose": ("🔔 <b>FP21 announcements</b>\nPick what you want to receive, then save. "
-                   "You can unsubscribe any time with /desabonner."),
+                   "With \"📍 Regions\", get only the events near you. You can unsubscribe any "
+                   "time with /desabonner."),
         "save": "💾 Save", "cancel": "Cancel",
-        "saved": "Done ✅ You will receive: {topics}.\n/desabonner to stop.",
+        "saved": "Done ✅ You will receive: {topics}.{regions}\n/desabonner to stop.",
+        "regions_button": "📍 Regions: {regions}",
+        "regions_all": "all", "regions_many": "{count} chosen",
+        "choose_regions": ("📍 <b>Events near you</b>\nTick your regions: you will get the "
+                           "announcements and reminders of events held there, and of online "
+                           "ones. With no region ticked, you get everything."),
+        "back_topics": "⬅️ Topics",
+        "pick_topic": "☝️ Pick at least one topic, then save.",
+        "where": "\n📍 Events: {places} and online.",
+        "where_online": "\n📍 Events: online only.",
         "nothing_chosen": "No topic chosen: you are not subscribed.",
         "unsubscribed": "You are unsubscribed. No more announcements. 👋",
         "not_subscribed": "You are not subscribed. /abonner to get announcements.",
-        "mine": "🔔 You receive: {topics}.\n/abonner to change, /desabonner to stop.",
+        "mine": "🔔 You receive: {topics}.{regions}\n/abonner to change, /desabonner to stop.",
         "forget_ask": ("Erase your subscription, topics, the history of announcements you got, "
                        "and your questions and ratings of the last 30 days? This cannot be undone."),
         "forget_yes": "🗑️ Yes, erase everything", "forget_no": "No, keep it",
@@ -71,6 +101,9 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "yes": "👍 Yes", "no": "👎 No",
         "thanks": "Thanks for your feedback! 🙏",
         "no_storage": "Subscriptions are not available right now.",
+        "my_id": ("🪪 Your Telegram id: <code>{id}</code>\nTo become an FP21 organiser, send it "
+                  "to the association's admin, who will add it to the organisers' list "
+                  "(CAREERBOT_ADMIN_IDS)."),
     },
 }
 
@@ -81,6 +114,11 @@ ADMIN: dict[str, str] = {
     "ask_audience": ("À qui l'envoyer ? Cochez un ou plusieurs sujets, ou « Tout le monde », "
                      "puis « Suivant ». Les abonnés à « Toutes les annonces » la reçoivent aussi."),
     "everyone": "Tout le monde (tous les abonnés)",
+    "event_region": ("📍 Lieu de l'événement : {place}. Par défaut, l'annonce va aux abonnés qui "
+                     "l'ont choisi et à ceux qui n'ont choisi aucune région. « Toutes les régions » "
+                     "ou « Tout le monde » l'envoient partout."),
+    "region_only": "📍 {place} seulement", "all_regions": "🌍 Toutes les régions",
+    "in_region": "{who}, 📍 {place} seulement",
     "next": "Suivant ➡️",
     "ask_when": "Quand l'envoyer ? Choisissez, ou écrivez une date : JJ/MM/AAAA HH:MM (Paris).",
     "now": "Maintenant", "in_hour": "Dans 1 heure", "tomorrow": "Demain 9 h",
@@ -113,6 +151,7 @@ ADMIN: dict[str, str] = {
     "outdated": "Ce bouton date d'une ancienne version : recommencez avec /annonce.",
     "unknown_draft": "Ce brouillon n'existe plus : recommencez avec /annonce.",
     "busy": "Un autre clic est passé juste avant : réessayez.",
+    "cancellation_audience": "annulation d'un événement, aux abonnés qui devaient avoir le rappel",
 }
 STATE_FR = {"draft": "brouillon", "scheduled": "programmée", "sending": "en cours",
             "paused": "en pause", "cancelled": "annulée", "done": "terminée",
@@ -136,9 +175,12 @@ def describe(topics: Iterable[str], lang: Lang = "fr") -> str:
     return ", ".join(topic_label(t, lang) for t in chosen)
 
 
-def audience_label(topics: Iterable[str], everyone: bool) -> str:
+def audience_label(topics: Iterable[str], everyone: bool, region: str | None = None) -> str:
     """Who an organiser's announcement goes to, in words."""
-    return ADMIN["everyone"].lower() if everyone else describe(topics)
+    who = ADMIN["everyone"].lower() if everyone else describe(topics)
+    if region is None or region == ONLINE:
+        return who
+    return ADMIN["in_region"].format(who=who, place=PLACES.get(region, region))
 
 
 def toggles(action: Callable[[str], cb.Action], selected: Iterable[str], lang: Lang,
@@ -168,18 +210,109 @@ def toggle(selected: set[str], topic: str) -> set[str]:
     return (selected - {ALL}) | {topic}
 
 
-def choose_topics(selected: set[str], lang: Lang = "fr") -> Reply:
-    """The subscription keyboard."""
+def choose_topics(selected: set[str], lang: Lang = "fr", regions: Iterable[str] = (),
+                  note: str = "") -> Reply:
+    """The subscription keyboard: topics, the way to the regions (carrying those ticked so far),
+    save or cancel; `note` is a TEXTS key to add under the explanation.
+    """
     t = TEXTS[lang]
     rows = toggles(cb.ToggleTopic, selected, lang)
+    rows.append((regions_button(set(regions), lang),))
     rows.append((Button(t["save"], encode(cb.SaveTopics())),
                  Button(t["cancel"], encode(cb.KeepTopics()))))
-    return Reply(t["choose"], tuple(rows))
+    return Reply(t["choose"] + (f"\n\n{t[note]}" if note else ""), tuple(rows))
+
+
+def place_name(place: str, lang: Lang = "fr") -> str:
+    """A region's name as the subscriber reads it."""
+    if lang == "en" and place in PLACE_EN:
+        return PLACE_EN[place]
+    return PLACES.get(place, place)
+
+
+def regions_button(regions: set[str], lang: Lang = "fr") -> Button:
+    """The topics screen's way to the regions, saying which are ticked."""
+    t = TEXTS[lang]
+    chosen = [p for p in PLACE_ORDER if p in regions]
+    if not chosen:
+        what = t["regions_all"]
+    elif len(chosen) <= 2:
+        what = ", ".join(place_name(p, lang) for p in chosen)
+    else:
+        what = t["regions_many"].format(count=len(chosen))
+    return Button(t["regions_button"].format(regions=what),
+                  encode(cb.OpenRegions(mask(chosen, PLACE_ORDER))))
+
+
+def choose_regions(regions: set[str], topics: set[str], lang: Lang = "fr") -> Reply:
+    """The second screen of /abonner: the 20 places in two columns, back to the topics (which
+    it carries), save or cancel.
+    """
+    t = TEXTS[lang]
+    buttons = [Button(f"{ON if p in regions else OFF} {place_name(p, lang)}",
+                      encode(cb.ToggleRegion(p))) for p in PLACE_ORDER]
+    rows: list[tuple[Button, ...]] = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
+    carried = mask(topics, TOPIC_ORDER)
+    rows.append((Button(t["back_topics"], encode(cb.BackToTopics(carried))),))
+    rows.append((Button(t["save"], encode(cb.SaveRegions(carried))),
+                 Button(t["cancel"], encode(cb.KeepTopics()))))
+    return Reply(t["choose_regions"], tuple(rows))
+
+
+def regions_in(labels: Sequence[str]) -> set[str]:
+    """Read back which places a region keyboard shows as chosen."""
+    names = {place_name(key, lang): key for key in PLACE_ORDER for lang in ("fr", "en")}
+    chosen = (label.removeprefix(ON).strip() for label in labels if label.startswith(ON))
+    return {names[name] for name in chosen if name in names}
+
+
+def mask(chosen: Iterable[str], order: Sequence[str]) -> int:
+    """A choice as a bit mask over `order` (what `order` lacks is dropped)."""
+    wanted = set(chosen)
+    return sum(1 << index for index, key in enumerate(order) if key in wanted)
+
+
+def unmask(bits: int, order: Sequence[str]) -> set[str]:
+    """The choice a bit mask stands for (bits beyond `order`, as a forged payload may set, are
+    ignored).
+    """
+    return {key for index, key in enumerate(order) if bits >> index & 1}
+
+
+def carried(actions: Iterable[cb.Action | None]) -> tuple[set[str] | None, set[str] | None]:
+    """The (topics, regions) a subscription keyboard carries for its other screen; None for one
+    it does not carry (a keyboard drawn before regions existed carries no regions).
+    """
+    topics: set[str] | None = None
+    regions: set[str] | None = None
+    for action in actions:
+        match action:
+            case cb.OpenRegions(regions=bits):
+                regions = unmask(bits, PLACE_ORDER)
+            case cb.BackToTopics(topics=bits) | cb.SaveRegions(topics=bits):
+                topics = unmask(bits, TOPIC_ORDER)
+    return topics, regions
+
+
+def describe_regions(regions: Iterable[str], lang: Lang = "fr") -> str:
+    """Where a subscriber's events are, as a line to add ("" without regions: everywhere)."""
+    chosen = set(regions)
+    if not chosen:
+        return ""
+    places = [place_name(p, lang) for p in PLACE_ORDER if p in chosen and p != ONLINE]
+    if not places:
+        return TEXTS[lang]["where_online"]
+    return TEXTS[lang]["where"].format(places=", ".join(places))
 
 
 def text(key: str, lang: Lang = "fr", **values: str) -> Reply:
     """A subscription message with no buttons."""
     return Reply(TEXTS[lang][key].format(**values))
+
+
+def my_id(user_id: int, lang: Lang = "fr") -> Reply:
+    """/monid: the user's Telegram id, and how an organiser gets it added."""
+    return text("my_id", lang, id=str(user_id))
 
 
 def forget_confirmation(lang: Lang = "fr") -> Reply:
@@ -202,16 +335,27 @@ def with_feedback(reply: Reply, entry_id: str, lang: Lang = "fr") -> Reply:
                  (feedback_row(entry_id, lang), *reply.buttons), reply.match)
 
 
-def audience_keyboard(draft: Draft) -> Reply:
-    """The organiser's audience choice: topics, or everyone, explicitly."""
+def audience_keyboard(draft: Draft, place: str | None = None) -> Reply:
+    """The organiser's audience choice: topics, or everyone, explicitly; for the event of a
+    region (`place`), that region only (the default) or every region.
+    """
     def tick(topic: str) -> cb.Action:
         return cb.AudienceTopic(draft.id, draft.version, topic)
     rows = toggles(tick, draft.topics, "fr", [t for t in TOPICS if t[0] != ALL])
     rows.append((Button(f"{ON if draft.everyone else OFF} 👥 {ADMIN['everyone']}",
                         encode(cb.AudienceEveryone(draft.id, draft.version))),))
+    html = ADMIN["ask_audience"]
+    if place is not None and place != ONLINE:
+        name = PLACES.get(place, place)
+        html += "\n" + ADMIN["event_region"].format(place=name)
+        rows.append((Button(f"{ON if draft.region == place else OFF} "
+                            + ADMIN["region_only"].format(place=name),
+                            encode(cb.AudienceRegion(draft.id, draft.version, regional=True))),))
+        rows.append((Button(f"{ON if draft.region is None else OFF} {ADMIN['all_regions']}",
+                            encode(cb.AudienceRegion(draft.id, draft.version, regional=False))),))
     rows.append((Button(ADMIN["next"], encode(cb.AudienceDone(draft.id, draft.version))),
                  Button(ADMIN["abort"], encode(cb.AbandonDraft(draft.id, draft.version)))))
-    return Reply(ADMIN["ask_audience"], tuple(rows))
+    return Reply(html, tuple(rows))
 
 
 def when_keyboard(draft: Draft) -> Reply:
@@ -227,7 +371,7 @@ def when_keyboard(draft: Draft) -> Reply:
 def preview_controls(draft: Draft, count: int) -> Reply:
     """The control message under the preview: recipients, time, confirm or cancel."""
     moment = format_date(draft.send_at) if draft.send_at else ADMIN["now"].lower()
-    audience = audience_label(draft.topics, draft.everyone)
+    audience = audience_label(draft.topics, draft.everyone, draft.region)
     return Reply(ADMIN["preview"].format(count=count, audience=audience, when=moment),
                  ((Button(ADMIN["confirm"], encode(cb.ConfirmDraft(draft.id, draft.version))),
                    Button(ADMIN["abort"], encode(cb.AbandonDraft(draft.id, draft.version)))),))
@@ -236,8 +380,10 @@ def preview_controls(draft: Draft, count: int) -> Reply:
 def report(summary: Summary) -> str:
     """A broadcast's state and delivery report, for organisers."""
     c = summary.counts
+    audience = (ADMIN["cancellation_audience"] if summary.kind == "cancellation"
+                else audience_label(summary.topics, not summary.topics, summary.region))
     lines = [f"📣 <b>Annonce #{summary.id}</b> : {STATE_FR.get(summary.state, summary.state)}"
-             f" ({audience_label(summary.topics, not summary.topics)})",
+             f" ({audience})",
              f"Envoyés : {c.get('sent', 0)} / {summary.total}",
              f"Bloqués (désabonnés) : {c.get('blocked', 0)} · Injoignables : {c.get('gone', 0)}",
              f"Échecs : {c.get('failed', 0)} · Incertains : {c.get('unknown', 0)}"]

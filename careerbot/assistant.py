@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from careerbot import announcements as ui
 from careerbot.conversation import Conversation, Lang, Reply
 from careerbot.privacy import user_tag
+from careerbot.stats import Tally
 from careerbot.storage import feedback
 from careerbot.storage.flood import SharedThrottle
 from careerbot.storage.outbox import Sessions
@@ -36,6 +37,9 @@ class Assistant:
     # Questions a user may send to the organisers: 3 a day (a bucket refilled over 24 hours).
     handoffs: Throttle = field(default_factory=lambda: Throttle(burst=3, rate=3 / 86_400))
     pending: OrderedDict[int, str] = field(default_factory=OrderedDict)  # without a database
+    # Messages per day and outcome, counted in memory and flushed every 15 s by the channel
+    # (storage.stats.flush_forever): one increment per message, no write per message.
+    tally: Tally = field(default_factory=Tally)
 
     def tag(self, user: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -54,6 +58,9 @@ class Assistant:
         question = text[:MAX_QUESTION]
         reply = self.conversation.ask(question, lang)
         status = reply.match.status if reply.match else "empty"
+        if self.db is not None:
+            self.tally.add(status, reply.match.entry_id if reply.match and status == "answer"
+                           else None)
         if status in ("fallback", "suggest"):
             await self._keep_unanswered(user, question, status)
         elif status == "answer" and self.db is not None and reply.match and reply.match.entry_id:

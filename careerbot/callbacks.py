@@ -145,6 +145,42 @@ class KeepTopics(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class OpenRegions(Action):
+    """From the topics of /abonner to its regions; carries the regions ticked so far (a bit mask
+    over announcements.PLACE_ORDER), since the topics screen shows none.
+    """
+
+    code: ClassVar[str] = "rgo"
+    regions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToggleRegion(Action):
+    """Tick or untick a region (the keyboard's labels hold the choice)."""
+
+    code: ClassVar[str] = "rgt"
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackToTopics(Action):
+    """From the regions back to the topics; carries the topics ticked so far (a bit mask over
+    announcements.TOPIC_ORDER).
+    """
+
+    code: ClassVar[str] = "rgb"
+    topics: int
+
+
+@dataclass(frozen=True, slots=True)
+class SaveRegions(Action):
+    """Subscribe to the carried topics and the ticked regions."""
+
+    code: ClassVar[str] = "rgv"
+    topics: int
+
+
+@dataclass(frozen=True, slots=True)
 class Forget(Action):
     """Answer to /oublier: erase everything, or keep it."""
 
@@ -176,6 +212,14 @@ class AudienceEveryone(DraftButton):
     """Choose (or unchoose) every subscriber as the audience."""
 
     code: ClassVar[str] = "ae"
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceRegion(DraftButton):
+    """Send the announcement of a regional event to that region only, or to every region."""
+
+    code: ClassVar[str] = "rga"
+    regional: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +300,108 @@ class KeepUncertain(BroadcastButton):
     code: ClassVar[str] = "bn"
 
 
+# --- organisers' events: a draft's buttons carry its id and version, an event's its number and
+# revision (a button drawn before the last change of either says so and changes nothing) --------
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraftButton(Action):
+    """A button of an event draft."""
+
+    draft: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRegion(EventDraftButton):
+    """Where the event takes place: a region, online or abroad."""
+
+    code: ClassVar[str] = "evr"
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventTopic(EventDraftButton):
+    """Tick or untick a topic of the event."""
+
+    code: ClassVar[str] = "evt"
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventTopicsDone(EventDraftButton):
+    """The topics are chosen: show the preview."""
+
+    code: ClassVar[str] = "evn"
+
+
+@dataclass(frozen=True, slots=True)
+class EventField(EventDraftButton):
+    """Editing: change this field (a step of the draft)."""
+
+    code: ClassVar[str] = "evf"
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventConfirm(EventDraftButton):
+    """Publish the previewed event (or its edit)."""
+
+    code: ClassVar[str] = "evc"
+
+
+@dataclass(frozen=True, slots=True)
+class EventAbandon(EventDraftButton):
+    """Drop the draft; nothing is published."""
+
+    code: ClassVar[str] = "evx"
+
+
+@dataclass(frozen=True, slots=True)
+class EventButton(Action):
+    """A control of a stored event."""
+
+    event: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class EditEvent(EventButton):
+    """Start editing the event."""
+
+    code: ClassVar[str] = "eve"
+
+
+@dataclass(frozen=True, slots=True)
+class AskCancelEvent(EventButton):
+    """Ask whether to tell the subscribers, before cancelling."""
+
+    code: ClassVar[str] = "evk"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelEvent(EventButton):
+    """Cancel the event, telling its subscribers or not."""
+
+    code: ClassVar[str] = "evy"
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeepEvent(EventButton):
+    """Do not cancel after all."""
+
+    code: ClassVar[str] = "evz"
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceEvent(Action):
+    """Start `/annonce evenement <id>` for this event."""
+
+    code: ClassVar[str] = "eva"
+    event: str
+
+
 @dataclass(frozen=True, slots=True)
 class Outdated(Action):
     """A button of the organiser's flow from before drafts were stored (decoded, never built)."""
@@ -264,8 +410,12 @@ class Outdated(Action):
 KINDS: dict[str, type[Action]] = {kind.code: kind for kind in (
     OpenEntry, Details, OpenTheme, RouteStep, Calendar, Themes, Menu, Events, Help, SendToTeam,
     Feedback, ToggleTopic, SaveTopics, KeepTopics, Forget,
-    AudienceTopic, AudienceEveryone, AudienceDone, SendTime, ConfirmDraft, AbandonDraft,
-    PauseBroadcast, ResumeBroadcast, CancelBroadcast, AskResend, ConfirmResend, KeepUncertain)}
+    OpenRegions, ToggleRegion, BackToTopics, SaveRegions,
+    AudienceTopic, AudienceEveryone, AudienceRegion, AudienceDone, SendTime, ConfirmDraft,
+    AbandonDraft,
+    PauseBroadcast, ResumeBroadcast, CancelBroadcast, AskResend, ConfirmResend, KeepUncertain,
+    EventRegion, EventTopic, EventTopicsDone, EventField, EventConfirm, EventAbandon,
+    EditEvent, AskCancelEvent, CancelEvent, KeepEvent, AnnounceEvent)}
 
 
 def arguments(kind: type[Action]) -> tuple[tuple[str, type], ...]:
@@ -375,7 +525,7 @@ def overhead(kind: type[Action]) -> int:
 ID_KINDS: dict[str, tuple[type[Action], ...]] = {
     "entry": (OpenEntry, Details, Feedback),
     "theme": (OpenTheme,),
-    "event": (Calendar,),
+    "event": (Calendar, AnnounceEvent),
 }
 
 

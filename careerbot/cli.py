@@ -8,9 +8,10 @@ import gc
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -286,6 +287,21 @@ def database_url(config_url: str | None, data_dir: Path) -> str:
         raise SystemExit(f"careerbot: {error}") from None
 
 
+def _open_sqlite_file(url: str) -> None:
+    """Open an SQLite file once, synchronously: a path that cannot hold it fails here, plainly.
+
+    Through aiosqlite the same failure sometimes ends with a traceback from its worker thread,
+    printed after asyncio.run has closed the loop it would report to (about 1 run in 40).
+    """
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        sqlite3.connect(parsed.database).close()
+
+
 def prepared_sessions(url: str) -> Any:
     """Migrate the database to the latest schema, then give a session factory for it."""
     from careerbot.storage.database import migrate, open_engine, sessions
@@ -298,6 +314,7 @@ def prepared_sessions(url: str) -> Any:
             await engine.dispose()  # its connections belong to this event loop only
 
     try:
+        _open_sqlite_file(url)
         asyncio.run(upgrade())
     except Exception as error:  # any driver's "cannot connect": say it in one line
         cause = getattr(error, "orig", None) or error
@@ -308,11 +325,34 @@ def prepared_sessions(url: str) -> Any:
 
 
 def open_announcing(config: Config, faq: Faq) -> Any:
-    """Subscriptions and announcements on the configured database (migrated at start)."""
+    """Subscriptions and announcements on the configured database (migrated at start); exits
+    with one line when an event id is both in events.yaml and in the database.
+    """
     from careerbot.announcing import Announcing
 
-    db = prepared_sessions(database_url(config.database_url, config.data_dir))
+    url = database_url(config.database_url, config.data_dir)
+    db = prepared_sessions(url)
+    clashes = sorted({e.id for e in faq.events} & {e.id for e in stored_events_of(url)})
+    if clashes:
+        raise SystemExit(
+            f"careerbot : l'événement {', '.join(clashes)} est à la fois dans "
+            f"{config.faq_dir / 'events.yaml'} et dans la base (créé depuis Telegram) ; "
+            "renommez ou retirez celui du fichier, puis relancez.")
     return Announcing(db, config.admin_ids, faq, tag_key=config.token)
+
+
+def stored_events_of(url: str) -> tuple[Any, ...]:
+    """The events organisers added from Telegram (read on an engine of its own, closed after)."""
+    from careerbot.storage import events as stored_events
+    from careerbot.storage.database import open_engine, sessions
+
+    async def read() -> tuple[Any, ...]:
+        engine = open_engine(url)
+        try:
+            return await stored_events.live(sessions(engine))
+        finally:
+            await engine.dispose()
+    return asyncio.run(read())
 
 
 def storage_sessions() -> Any:
@@ -321,8 +361,9 @@ def storage_sessions() -> Any:
 
 
 def cmd_subscribers(args: argparse.Namespace) -> int:
-    """How many subscribers, and how many follow each topic."""
+    """How many subscribers, how many follow each topic, and how many chose each region."""
     from careerbot.announcements import TOPICS
+    from careerbot.regions import PLACES
     from careerbot.storage import subscribers
 
     db = storage_sessions()
@@ -332,6 +373,9 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
         rows += [(f"would receive a '{key}' announcement ({label})",
                   len(await subscribers.audience(db, [key]))) for key, label, _ in TOPICS
                  if key != "all"]
+        chose = await subscribers.region_counts(db)
+        rows += [(f"chose the region '{place}' ({PLACES.get(place, place)})", number)
+                 for place, number in sorted(chose.items())]
         return rows
 
     for label, number in asyncio.run(counts()):
@@ -341,17 +385,22 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
     """Queue an announcement for the running bot to send (or count its audience with --dry-run)."""
-    from careerbot.announcing import event_announcement, event_topics
+    from careerbot.announcing import event_announcement, event_topics, regional_place
     from careerbot.storage import outbox, subscribers
 
     faq, _ = load(faq_dir(args.faq))
     topics = set(args.topic or [])
+    region = None
+    url = database_url(*storage_location(environment()))
+    db = prepared_sessions(url)
     if args.event:
-        event = next((e for e in faq.events if e.id == args.event), None)
+        known = (*faq.events, *stored_events_of(url))
+        event = next((e for e in known if e.id == args.event), None)
         if event is None:
             raise SystemExit(f"careerbot: unknown event {args.event!r}; known: "
-                             + ", ".join(e.id for e in faq.events))
+                             + ", ".join(e.id for e in known))
         text, topics = event_announcement(event), topics or event_topics(event)
+        region = None if args.all_regions else regional_place(event)
     else:
         text = args.text
     problems = check_html(text).errors
@@ -363,13 +412,12 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         if send_at is None:
             raise SystemExit(f"careerbot: --at {args.at!r} must be ISO 8601 with a time zone, "
                              "e.g. 2026-12-05T18:30:00+01:00")
-    db = storage_sessions()
 
     async def queue() -> tuple[int, int]:
         if args.dry_run:
-            return 0, len(await subscribers.audience(db, topics - {"all"}))
+            return 0, len(await subscribers.audience(db, topics - {"all"}, region))
         draft = await outbox.create(db, text, topics - {"all"}, send_at=send_at,
-                                    event_id=args.event)
+                                    event_id=args.event, region=region)
         return draft, await outbox.confirm(db, draft)
 
     draft, count = asyncio.run(queue())
@@ -396,6 +444,43 @@ def cmd_broadcasts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    """Write the events added from Telegram as YAML in the events.yaml format (for the archive)."""
+    from careerbot.storage import events as stored_events
+
+    db = storage_sessions()
+    # Cancelled events are left out: the file format has no way to say so.
+    found = [s for s in asyncio.run(stored_events.every(db)) if s.state == stored_events.LIVE]
+    text = events_yaml(s.event for s in found)
+    if args.file in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"careerbot : {len(found)} événement(s) écrit(s) dans {args.file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def events_yaml(events: Any) -> str:
+    """Events in the faq/events.yaml format, times in Paris with their offset."""
+    from careerbot.french_dates import PARIS
+
+    rows = []
+    for event in events:
+        row: dict[str, Any] = {
+            "id": event.id, "title": event.title,
+            "start": event.start.astimezone(PARIS).isoformat(),
+            "end": event.end.astimezone(PARIS).isoformat(), "place": event.place,
+            "region": event.region or "en-ligne", "url": event.url, "tags": list(event.tags)}
+        if event.related:
+            row["related"] = list(event.related)
+        row["description"] = event.description
+        rows.append(row)
+    header = ("# yaml-language-server: $schema=../careerbot/schemas/events.schema.json\n"
+              "# Written by `careerbot events export`: the events added from Telegram.\n")
+    return header + yaml.safe_dump({"events": rows}, sort_keys=False, allow_unicode=True,
+                                   width=100)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Unanswered questions grouped by similarity, unhelpful entries, YAML snippets."""
     from careerbot.reporting import group_questions, render
@@ -412,14 +497,98 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """What candidates ask, in figures: as text, as JSON, or as the /stats picture (counts only)."""
+    from careerbot import stats
+    from careerbot.storage import stats as stored
+
+    db = storage_sessions()
+    found = asyncio.run(stored.current_figures(db))
+    if args.png:
+        from careerbot.chart import render_png
+
+        try:
+            Path(args.png).write_bytes(render_png(found))
+        except OSError as error:
+            raise SystemExit(f"careerbot: cannot write {args.png!r} "
+                             f"({error.strerror or type(error).__name__})") from None
+    if args.json:
+        print(json.dumps(stats.as_json(found), ensure_ascii=False, indent=1))
+    elif not args.png:
+        print(stats.as_text(found), end="")
+    else:
+        print(f"{args.png} : {stats.caption(found)}")
+    return EXIT_OK
+
+
 def cmd_links(args: argparse.Namespace) -> int:
-    """Print the deep links to publish (entries, themes, the route)."""
+    """Print the deep links to publish (entries, themes, events, the route)."""
     faq, matcher = load(faq_dir(args.faq))
-    username = args.username
-    if not username:
-        username = asyncio.run(_bot_username(telegram_config(args)))
-    for label, url in Conversation(faq, matcher).deep_links(username.lstrip("@")):
+    for label, url in Conversation(faq, matcher).deep_links(bot_username(args)):
         print(f"{url}  {label}")
+    return EXIT_OK
+
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def bot_username(args: argparse.Namespace) -> str:
+    """The bot's username for deep links: --username, else CAREERBOT_BOT_USERNAME, else asked to
+    Telegram with TELEGRAM_BOT_TOKEN; exit 2 with one line when none is known or it is malformed.
+    """
+    env = environment()
+    username = (args.username or env.get("CAREERBOT_BOT_USERNAME") or "").strip().lstrip("@")
+    if not username:
+        if not env.get("TELEGRAM_BOT_TOKEN"):
+            print("careerbot: give the bot's username with --username NomDuBot (or set "
+                  "CAREERBOT_BOT_USERNAME, or TELEGRAM_BOT_TOKEN to ask Telegram)", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE)
+        username = asyncio.run(_bot_username(telegram_config(args)))
+    if not _USERNAME.match(username):
+        print(f"careerbot: {username!r} is not a Telegram username (5 to 32 letters, digits or _, "
+              "starting with a letter)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return username
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """Build the FAQ's static site, or serve it on localhost rebuilt at every change."""
+    from careerbot.site.build import SiteError, build_site, checked_faq  # Jinja2, segno: only here
+    from careerbot.site.serve import serve
+
+    directory = faq_dir(args.faq)
+    username = bot_username(args)
+    if args.site_action == "serve":
+        try:
+            serve(directory, username=username, host=args.host, port=args.port, clock=_now,
+                  ready=lambda url: print(f"careerbot : le site de {directory} est sur {url} "
+                                          "(Ctrl+C pour arrêter)", flush=True))
+        except OSError as error:
+            print(f"careerbot : impossible d'écouter sur {args.host}:{args.port} "
+                  f"({error.strerror or error}) ; choisissez un autre port avec --port",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        return EXIT_OK
+    faq, problems = checked_faq(directory)
+    errors = [p for p in problems if p.severity == "error"]
+    if faq is None:
+        print(*errors, sep="\n", file=sys.stderr)
+        print(f"careerbot : la FAQ de {directory} a {len(errors)} erreur(s) ; le site n'est pas "
+              f"construit (`careerbot check {directory}` les liste aussi)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    out = Path(args.out)
+    try:
+        written = build_site(faq, out, username=username, now=_now())
+    except SiteError as error:
+        print(f"careerbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"careerbot : site écrit dans {out}/ ({len(written)} fichiers, {len(faq.entries)} "
+          "entrées) : publiez ce dossier sur un serveur web ; pour un aperçu qui suit vos "
+          "modifications, `careerbot site serve`")
     return EXIT_OK
 
 
@@ -519,23 +688,51 @@ def parser() -> argparse.ArgumentParser:
                         "Queue an announcement for the running bot to send.")
     source = broadcast.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the message (Telegram HTML)")
-    source.add_argument("--event", help="announce this event of faq/events.yaml")
+    source.add_argument("--event", help="announce this event (of faq/events.yaml or added from "
+                        "Telegram)")
     broadcast.add_argument("--topic", action="append", help="only subscribers of this topic "
                            "(repeatable; default: everyone)")
+    broadcast.add_argument("--all-regions", action="store_true",
+                           help="with --event: every region (default: the subscribers of the "
+                           "event's region, and those who chose none)")
     broadcast.add_argument("--at", help="send later: ISO 8601 with time zone")
     broadcast.add_argument("--dry-run", action="store_true", help="count recipients only")
     listing = command("broadcasts", cmd_broadcasts, "List broadcasts with their reports.")
     listing.add_argument("--limit", type=int, default=10)
-    command("subscribers", cmd_subscribers, "Count subscribers, in all and per topic.")
+    command("subscribers", cmd_subscribers,
+            "Count subscribers, in all, per topic and per region chosen.")
     command("report", cmd_report, "What users asked that the FAQ does not answer.")
+    figures = command("stats", cmd_stats, "What candidates ask, in figures (counts only).")
+    figures.add_argument("--json", action="store_true", help="the figures as JSON")
+    figures.add_argument("--png", metavar="FILE", help="draw the /stats picture into FILE")
+    events = command("events", cmd_events, "Events added from Telegram: `events export [FILE]` "
+                     "writes them as YAML in the events.yaml format.")
+    events.add_argument("action", choices=("export",))
+    events.add_argument("file", nargs="?", help="where to write (default: standard output)")
     command("reload", cmd_reload, "Ask the running instances to reload the FAQ (keep-last-good).")
     webhook = command("webhook", cmd_webhook, "Show, set or delete the webhook at Telegram.")
     webhook.add_argument("action", choices=("info", "set", "delete"))
     links = command("links", cmd_links, "Print the t.me deep links to entries, themes and the route.")
-    links.add_argument("--username", help="the bot's username (default: asked to Telegram)")
+    username_help = "the bot's username (default: $CAREERBOT_BOT_USERNAME, else asked to Telegram)"
+    links.add_argument("--username", help=username_help)
+    site = command("site", cmd_site, "The FAQ as a web site: build it, or serve a live preview.")
+    actions = site.add_subparsers(dest="site_action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help="write the static site (default: site/)",
+                               description="Write the static site; fails like `careerbot check` "
+                               "on a FAQ with errors.")
+    build.add_argument("out", nargs="?", default="site", help="output folder (emptied first)")
+    serve = actions.add_parser("serve", help="serve the site on localhost, rebuilt at every change",
+                               description="Serve the site on localhost, rebuilt at every change "
+                               "of the FAQ files; shows the checker's errors when there are some.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    faq_help = "FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)"
+    for sub in (build, serve):
+        sub.add_argument("--username", help=username_help)
+        sub.add_argument("--faq", help=faq_help)
     for sub in commands.choices.values():
-        if sub.prog.split()[-1] != "check":
-            sub.add_argument("--faq", help="FAQ directory (default: $CAREERBOT_FAQ_DIR or ./faq)")
+        if sub.prog.split()[-1] not in ("check", "site"):
+            sub.add_argument("--faq", help=faq_help)
     return main_parser
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from careerbot import callbacks as cb
+from careerbot.agenda import Agenda
 from careerbot.calendar import event_ics, ics_filename
 from careerbot.callbacks import encode
 from careerbot.faq import Entry, Event, Faq, GlossaryTerm
@@ -57,6 +58,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "« alternance fonction publique », « travailler sans concours »…\n"
             "• /themes : parcourir les sujets\n"
             "• /evenements : les prochains événements FP21\n"
+            "• Organisateur FP21 ? /monid donne votre identifiant, à transmettre à l'équipe\n"
             "Je suis un robot : pour une question personnelle, contactez FP21 sur fp21.fr.\n"
             "🔒 Je garde vos abonnements, et vos questions sans réponse et avis sans votre nom ni "
             "vos coordonnées. /oublier efface abonnements, historique, et questions et avis des "
@@ -116,6 +118,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "\"jobs without an exam\"…\n"
             "• /themes: browse topics\n"
             "• /evenements: upcoming FP21 events\n"
+            "• FP21 organiser? /monid gives your id, to send to the team\n"
             "I'm a bot: for a personal question, contact FP21 at fp21.fr.\n"
             "🔒 I keep your subscriptions, and unanswered questions and ratings without your name "
             "or contact details. /oublier erases subscriptions, history, and the questions and "
@@ -174,6 +177,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mesabonnements", "Mes abonnements", "My subscriptions"),
     ("desabonner", "Ne plus recevoir d'annonces", "Stop announcements"),
     ("oublier", "Effacer mes données", "Erase my data"),
+    ("monid", "Mon identifiant Telegram (organisateurs)", "My Telegram id (organisers)"),
     ("aide", "Comment m'utiliser", "How to use me"),
     ("help", "Comment m'utiliser (English)", "How to use me"),
 )
@@ -196,8 +200,11 @@ class Conversation:
 
     def __init__(self, faq: Faq, matcher: Matcher, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 team_inbox: bool = False, version: str | None = None) -> None:
+                 team_inbox: bool = False, version: str | None = None,
+                 agenda: Agenda | None = None) -> None:
         self.faq = faq
+        # Events come from the agenda (the FAQ's and the organisers' stored ones), not faq.events.
+        self.agenda = agenda if agenda is not None else Agenda(faq.events)
         self.matcher = matcher
         self.clock = clock
         self.team_inbox = team_inbox  # an organisers' chat receives questions users send on
@@ -250,6 +257,8 @@ class Conversation:
             return self.theme(payload.removeprefix("theme-"), lang)
         if payload in self.faq.by_id:
             return self.entry(payload, lang)
+        if payload.startswith("event-"):
+            return self.event(payload.removeprefix("event-"), lang)
         return self.welcome(lang)
 
     def deep_links(self, username: str) -> list[tuple[str, str]]:
@@ -258,7 +267,21 @@ class Conversation:
         links = [("Parcours", base + "parcours")]
         links += [(f"Thème : {t.title}", f"{base}theme-{t.id}") for t in self.faq.themes]
         links += [(e.question, base + e.id) for e in self.faq.entries]
+        links += [(f"Événement : {e.title}", f"{base}event-{e.id}") for e in self.faq.events]
         return links
+
+    def event(self, event_id: str, lang: Lang = "fr") -> Reply:
+        """One event (a deep link printed on its flyer): when, where, what, its link and .ics."""
+        event = self.agenda.find(event_id)
+        if event is None:
+            return self.welcome(lang)
+        t = TEXTS[lang]
+        rows: list[tuple[Button, ...]] = [(Button(f"🔗 {event.title[:40]}", url=event.url),)]
+        if event in self.agenda.upcoming(self.clock()):
+            rows.append((Button(t["btn_ics"], encode(cb.Calendar(event.id))),))
+        rows.append((Button(t["btn_events"], encode(cb.Events())), Button(t["btn_menu"], encode(cb.Menu()))))
+        html = f"📅 {self._event_line(event, lang)}\n\n{escape(event.description)}"
+        return Reply(html, tuple(rows))
 
     def route(self, index: int, lang: Lang = "fr") -> Reply:
         """A step of the guided route, with its entries, official sites and next/back."""
@@ -287,7 +310,7 @@ class Conversation:
 
     def ics(self, event_id: str) -> tuple[str, bytes] | None:
         """The calendar file of an event, or None if the event is unknown."""
-        event = next((e for e in self.faq.events if e.id == event_id), None)
+        event = self.agenda.find(event_id)
         if event is None:
             return None
         return ics_filename(event), event_ics(event, now=self.clock())
@@ -295,7 +318,7 @@ class Conversation:
     def inline(self, query: str, lang: Lang = "fr", limit: int = 3) -> list[tuple[Entry, str]]:
         """The best entries to share for an inline query, with their answer in the right language."""
         if not query.strip():
-            return [(e, self._answer(e, lang)) for e in self.faq.entries[:limit]]
+            return [(e, self._shared(e, lang)) for e in self.faq.entries[:limit]]
         lang = self.language(query)
         match = self.matcher.match(query)
         if match.status in ("smalltalk", "fallback"):
@@ -304,7 +327,15 @@ class Conversation:
         if match.entry_id and match.entry_id not in ids:  # a definition request has no ranking
             ids.insert(0, match.entry_id)
         ids = ids[:limit]
-        return [(self.faq.entry(i), self._answer(self.faq.entry(i), lang)) for i in ids]
+        return [(self.faq.entry(i), self._shared(self.faq.entry(i), lang)) for i in ids]
+
+    def _shared(self, entry: Entry, lang: Lang) -> str:
+        """An answer to share inline, with the next event on its topic (as under answers)."""
+        event = self._next_event(entry)
+        if event is None:
+            return self._answer(entry, lang)
+        return (f"{self._answer(entry, lang)}\n\n"
+                + TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang)))
 
     def team_message(self, question: str) -> str:
         """What the organisers' chat receives (in French, their language): the question only."""
@@ -386,11 +417,15 @@ class Conversation:
         return Reply(TEXTS[lang]["theme"].format(emoji=theme.emoji, title=escape(title)),
                      (*rows, back))
 
-    def events(self, lang: Lang = "fr") -> Reply:
-        """Upcoming events, or the latest ones when none is announced."""
+    def events(self, lang: Lang = "fr", *,
+               controls: Callable[[Event], tuple[Button, ...]] | None = None,
+               limit: int = MAX_EVENTS) -> Reply:
+        """Upcoming events, or the latest ones when none is announced; `controls` adds a row of
+        buttons under each upcoming event (the organisers' edit, cancel and announce).
+        """
         now = self.clock()
-        upcoming = self.faq.upcoming_events(now)[:MAX_EVENTS]
-        shown = upcoming or self.faq.past_events(now)[:MAX_EVENTS]
+        upcoming = self.agenda.upcoming(now)[:limit]
+        shown = upcoming or self.agenda.past(now)[:MAX_EVENTS]
         title = TEXTS[lang]["events_upcoming"] if upcoming else TEXTS[lang]["events_none"]
         lines = [title, *(f"• {self._event_line(e, lang)}" for e in shown)]
         rows: list[tuple[Button, ...]] = []
@@ -398,6 +433,8 @@ class Conversation:
             rows.append((Button(f"🔗 {event.title[:40]}", url=event.url),))
             if event in upcoming:
                 rows.append((Button(TEXTS[lang]["btn_ics"], encode(cb.Calendar(event.id))),))
+                if controls is not None and (row := controls(event)):
+                    rows.append(row)
         return Reply("\n".join(lines), (*rows, (Button(TEXTS[lang]["btn_menu"],
                                                         encode(cb.Menu())),)))
 
@@ -451,7 +488,7 @@ class Conversation:
         return entry.en.question if lang == "en" and entry.en else entry.question
 
     def _next_event(self, entry: Entry) -> Event | None:
-        for event in self.faq.upcoming_events(self.clock()):
+        for event in self.agenda.upcoming(self.clock()):
             if entry.id in event.related or set(entry.tags) & set(event.tags):
                 return event
         return None

@@ -46,6 +46,7 @@ class Draft:
     everyone: bool = False  # an explicit choice, never the absence of topics
     send_at: datetime | None = None  # None: as soon as confirmed
     event_id: str | None = None
+    region: str | None = None  # only subscribers of this region (or of none); None: every region
 
     @property
     def audience_chosen(self) -> bool:
@@ -77,6 +78,13 @@ class Everyone:
 
 
 @dataclass(frozen=True, slots=True)
+class Region:
+    """Limit the audience to a region's subscribers (None: every region)."""
+
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Next:
     """The audience is chosen."""
 
@@ -98,7 +106,7 @@ class Abandon:
     """Drop the draft."""
 
 
-Event = Write | Toggle | Everyone | Next | Schedule | Confirm | Abandon
+Event = Write | Toggle | Everyone | Region | Next | Schedule | Confirm | Abandon
 
 
 class Outcome(enum.StrEnum):
@@ -154,8 +162,13 @@ def step(draft: Draft, event: Event, *, version: int | None = None) -> Transitio
             return Transition(replace(draft, topics=draft.topics ^ {topic}, everyone=False),
                               Outcome.AUDIENCE_CHANGED)
         case Everyone(), Step.AUDIENCE:
-            return Transition(replace(draft, everyone=not draft.everyone, topics=frozenset()),
+            # Every subscriber means every region too (the organiser may narrow it again).
+            everyone = not draft.everyone
+            return Transition(replace(draft, everyone=everyone, topics=frozenset(),
+                                      region=None if everyone else draft.region),
                               Outcome.AUDIENCE_CHANGED)
+        case Region(region=region), Step.AUDIENCE:
+            return Transition(replace(draft, region=region), Outcome.AUDIENCE_CHANGED)
         case Next(), Step.AUDIENCE:
             if not draft.audience_chosen:
                 return Transition(draft, Outcome.NEED_AUDIENCE)

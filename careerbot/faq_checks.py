@@ -84,6 +84,28 @@ def check_button_ids(sources: Sources, today: date) -> Iterator[Problem]:
                               "bytes)", hint_en=f"shorten it to at most {longest} characters")
 
 
+START_LIMIT = 64  # characters of a t.me deep link's start parameter
+
+
+def check_deep_link_ids(sources: Sources, today: date) -> Iterator[Problem]:
+    """Theme and event deep links (start=theme-<id>, start=event-<id>) must fit 64 characters.
+
+    An id already too long for a button is reported by check_button_ids only.
+    """
+    for prefix, kind, kind_fr, records in (("theme-", "theme", "de thème", sources.themes),
+                                           ("event-", "event", "d'événement", sources.events)):
+        longest = START_LIMIT - len(prefix)
+        for record, origin in records:
+            if longest < len(record.id) <= max_id_length(kind):
+                yield Problem(origin.path, origin.line("id"),
+                              f"identifiant {kind_fr} {record.id!r} trop long pour un lien "
+                              f"t.me ({len(record.id)} caractères, limite {longest})",
+                              f"raccourcissez-le à {longest} caractères au plus",
+                              message_en=f"{kind} id {record.id!r} is too long for a t.me deep "
+                              f"link ({len(record.id)} characters; start={prefix}<id> holds "
+                              f"{START_LIMIT})", hint_en=f"shorten it to at most {longest} characters")
+
+
 def check_references(sources: Sources, today: date) -> Iterator[Problem]:
     """`related` ids, event references and file themes must point at something that exists."""
     if sources.unparsed:
@@ -382,6 +404,7 @@ def check_phrasings(sources: Sources, today: date) -> Iterator[Problem]:
 RULES: tuple[Rule, ...] = (
     check_duplicate_ids,
     check_button_ids,
+    check_deep_link_ids,
     check_references,
     check_answers,
     check_jargon,

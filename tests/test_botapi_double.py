@@ -111,6 +111,37 @@ def test_text_of_4097_characters_is_refused(double: BotApiDouble) -> None:
     assert "4097 characters" in violation
 
 
+def png_header(width: int, height: int) -> bytes:
+    """The start of a PNG of that size (signature and IHDR: all the double reads)."""
+    return (b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + width.to_bytes(4, "big")
+            + height.to_bytes(4, "big") + b"\x08\x06\x00\x00\x00" + b"\x00" * 4)
+
+
+def test_send_photo_uploads_a_png_with_its_caption(double: BotApiDouble) -> None:
+    """A photo sent as a multipart upload: its size is read, its caption kept."""
+    message = run(double, lambda bot: bot.send_photo(USER, png_header(1125, 2400), caption="📊 Stats",
+                                                     filename="stats.png"))
+    assert (message.photo[-1].width, message.photo[-1].height) == (1125, 2400)
+    assert message.caption == "📊 Stats"
+    assert double.calls_to("sendPhoto")[0].params["photo"].data == png_header(1125, 2400)
+    double.assert_no_violations()
+
+
+def test_send_photo_refuses_what_telegram_refuses(double: BotApiDouble) -> None:
+    """A photo too tall for its width, a file that is no picture, a caption over 1024 characters."""
+    def sending(photo: bytes, caption: str | None) -> Callable[[Bot], Awaitable[Any]]:
+        return lambda bot: bot.send_photo(USER, photo, caption=caption)
+
+    for photo, caption in ((png_header(100, 2100), None), (b"GIF89a....", None),
+                           (png_header(10, 10), "x" * 1025)):
+        with pytest.raises(BadRequest):
+            run(double, sending(photo, caption))
+    assert len(double.violations) == 3
+    assert "ratio at most 20" in double.violations[0]
+    assert "neither a PNG" in double.violations[1]
+    assert "1025" in double.violations[2]
+
+
 def test_length_counts_visible_utf16_units() -> None:
     """Tags do not count; an emoji outside the BMP counts as two units."""
     parsed = parse_html("<b>" + "x" * 4094 + "</b>😀")
@@ -344,8 +375,8 @@ def test_unknown_method_is_400(double: BotApiDouble) -> None:
     assert refused(double, lambda bot: api_request(bot, "sendMesage", chat_id=USER)) == \
         "unknown method 'sendMesage'"
     double.violations.clear()
-    violation = refused(double, lambda bot: api_request(bot, "sendPhoto", chat_id=USER, photo="x"))
-    assert violation.startswith("sendPhoto: method not served by the test double")
+    violation = refused(double, lambda bot: api_request(bot, "sendVideo", chat_id=USER, video="x"))
+    assert violation.startswith("sendVideo: method not served by the test double")
 
 
 def test_inline_query_results_are_checked(double: BotApiDouble) -> None:

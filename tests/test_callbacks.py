@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -42,6 +43,10 @@ def shipped_replies() -> Iterator[Reply]:
         yield from (talk.definition((term.id,), lang) for term in faq.glossary)
         yield from (ui.choose_topics(chosen, lang) for chosen in (set(), {"all"},
                                                                   {k for k, _, _ in ui.TOPICS}))
+        yield from (ui.choose_topics(set(ui.TOPIC_ORDER), lang, regions)
+                    for regions in ({"bretagne"}, {"corse", "en-ligne"}, set(ui.PLACE_ORDER)))
+        yield from (ui.choose_regions(regions, set(ui.TOPIC_ORDER), lang)
+                    for regions in (set(), set(ui.PLACE_ORDER)))
         yield ui.forget_confirmation(lang)
     yield from (Reply("", ui.event_buttons(event)) for event in faq.events)
     yield from organiser_replies()
@@ -54,12 +59,40 @@ def organiser_replies() -> Iterator[Reply]:
                   Draft(BIG, BIG, Step.AUDIENCE, BIG, "x", everyone=True)):
         yield from (ui.audience_keyboard(draft), ui.when_keyboard(draft),
                     ui.preview_controls(draft, BIG))
+        yield ui.audience_keyboard(draft, "provence-alpes-cote-d-azur")
     for state in ("draft", "scheduled", "sending", "paused", "cancelled", "done", "stopped"):
         summary = Summary(BIG, "announce", state, "x", ("concours",), None,
                           {"sent": 3, "unknown": 2}, None)
         yield ui.report_reply(summary)
         if ui.uncertain(summary):
             yield ui.resend_confirmation(summary)
+    yield from event_organiser_replies()
+
+
+def event_organiser_replies() -> Iterator[Reply]:
+    """Every keyboard of the organisers' event flow, for the largest numbers and longest ids."""
+    from careerbot import event_screens as screens
+    from careerbot.event_drafting import EventDraft
+    from careerbot.event_drafting import Step as EventStep
+    from careerbot.faq import Event
+
+    faq, _ = load_faq(REPO / "faq")
+    choices = screens.topic_choices(faq)
+    start = datetime(2030, 3, 12, 17, 30, tzinfo=UTC)
+    longest = "a" * max_id_length("event")
+    event = Event(longest, "Soirée", start, start, "Paris", "https://fp21.fr/", (), "x",
+                  region="provence-alpes-cote-d-azur")
+    for target in (None, longest):
+        for step in (EventStep.TITLE, EventStep.REGION, EventStep.TOPICS, EventStep.CHOOSE):
+            draft = EventDraft(BIG, BIG, step, BIG, target=target,
+                               tags=frozenset(k for k, _ in choices), start=start, end=start,
+                               region="provence-alpes-cote-d-azur")
+            yield screens.question(draft, choices)
+        yield from screens.preview(replace(draft, step=EventStep.PREVIEW), event, choices)
+    yield screens.published(event)
+    yield Reply("", (screens.controls(event, (BIG, BIG)), screens.controls(event, None)))
+    yield screens.cancel_question(event, BIG, BIG, 3)
+    yield screens.events_to_announce([event])
 
 
 def test_every_keyboard_fits_and_decodes_back() -> None:
@@ -131,4 +164,5 @@ def test_faq_ids_fit_their_longest_button() -> None:
     longest = "a" * max_id_length("entry")
     for kind in (cb.OpenEntry(longest), cb.Details(longest), cb.Feedback(longest, helpful=True)):
         assert len(encode(kind)) <= LIMIT
-    assert max_id_length("theme") == max_id_length("event") == 61
+    assert max_id_length("theme") == 61
+    assert max_id_length("event") == 59  # "Annoncer" carries the id with a longer code

@@ -185,7 +185,7 @@ def test_broadcast_commands_from_the_shell(tmp_path: Path) -> None:
                              "--topic", "concours")
     assert queued.stdout.strip() == "broadcast #2 queued for 1 recipient(s); the running bot sends it"
     listing = storage_command(tmp_path, "broadcasts").stdout
-    assert "📣 Annonce #2 : en cours (Concours)" in listing
+    assert "📣 Annonce #2 : en cours (Concours, 📍 À l'étranger seulement)" in listing
     assert "Envoyés : 0 / 1" in listing
     counts = storage_command(tmp_path, "subscribers").stdout.splitlines()
     assert counts[0].split() == ["1", "subscribers", "in", "all"]
@@ -227,3 +227,27 @@ def test_dotenv_is_found_from_a_subdirectory(tmp_path: Path) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "from-dotenv" / "careerbot.db").exists()
+
+
+def test_stats_from_the_shell(tmp_path: Path) -> None:
+    """The stats command: French text, JSON with the same numbers, a PNG, and one line when the
+    picture cannot be written.
+    """
+    from careerbot.chart import figures_in
+    from tests.chart_png import png_size
+
+    text = storage_command(tmp_path, "stats").stdout
+    assert text.startswith("# Messages du ") and "0  sans réponse" in text
+    figures = json.loads(storage_command(tmp_path, "stats", "--json").stdout)
+    assert set(figures) == {"today", "messages_per_day", "top_entries", "ratings",
+                            "subscribers", "broadcasts"}
+    assert len(figures["messages_per_day"]["days"]) == 30
+    drawn = storage_command(tmp_path, "stats", "--png", str(tmp_path / "stats.png"))
+    assert drawn.returncode == 0 and "📊 Statistiques au " in drawn.stdout
+    png = (tmp_path / "stats.png").read_bytes()
+    assert png_size(png) == (1125, 2400)
+    assert figures_in(png) == figures
+    failed = storage_command(tmp_path, "stats", "--png", str(tmp_path / "no" / "such" / "x.png"))
+    assert failed.returncode == 1
+    assert failed.stderr.strip() == (f"careerbot: cannot write '{tmp_path / 'no' / 'such' / 'x.png'}'"
+                                     " (No such file or directory)")

@@ -154,13 +154,29 @@ def test_route_steps_next_and_back(faq_dir: Path) -> None:
 
 
 def test_deep_links(faq_dir: Path) -> None:
-    """Every entry, theme and the route have a t.me deep link within Telegram's payload rules."""
+    """Every entry, theme, event and the route have a t.me deep link within Telegram's payload
+    rules.
+    """
     links = conversation(faq_dir, NOW).deep_links("careerbot_test_bot")
     assert ("Parcours", "https://t.me/careerbot_test_bot?start=parcours") in links
     assert ("Thème : Contrats", "https://t.me/careerbot_test_bot?start=theme-contrats") in links
-    assert len(links) == 1 + 2 + 3
+    assert ("Événement : Soirée des futurs agents",
+            "https://t.me/careerbot_test_bot?start=event-soiree-2030") in links
+    assert len(links) == 1 + 2 + 3 + 2
     import re
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", url.split("start=")[1]) for _, url in links)
+
+
+def test_event_deep_link_shows_the_event(faq_dir: Path) -> None:
+    """start=event-<id> shows that event with its link, and its .ics while it is to come."""
+    talk = conversation(faq_dir, NOW)
+    reply = talk.start("event-soiree-2030")
+    assert reply.html.startswith("📅 <b>Soirée des futurs agents</b>, 12 mars 2030 à 18h30")
+    assert "1c:soiree-2030" in [b.action for b in reply.actions()]
+    past = talk.start("event-mission-quebec-2019")
+    assert "1c:mission-quebec-2019" not in [b.action for b in past.actions()]
+    assert any((b.url or "").startswith("https://") for row in past.buttons for b in row)
+    assert talk.start("event-nope").html == talk.welcome().html
 
 
 def test_upcoming_event_offers_a_calendar_file(faq_dir: Path) -> None:

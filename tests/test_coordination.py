@@ -32,6 +32,38 @@ def test_an_update_is_taken_once(tmp_path: Path) -> None:
     assert sorted(seen[:5]) == [False, False, False, False, True] and seen[5] is True
 
 
+def test_a_webhook_update_copy_waits_for_its_taker_or_takes_over_when_it_died(
+        tmp_path: Path) -> None:
+    """A copy of an update taken unsettled: running while its taker beats, handled once settled,
+    taken over (by one copy only) once its taker's heartbeat stopped; polling takes it settled.
+    """
+    Redelivered = coordination.Redelivered
+
+    async def scenario() -> None:
+        engine, db = await fresh(tmp_path)
+        await coordination.beat(db, "web-a", "web", 0.0)
+        await coordination.beat(db, "web-b", "web", 0.0)
+        assert await coordination.first_sight(db, 7, "web-a", settled=False)
+        assert not await coordination.first_sight(db, 7, "web-b", settled=False)
+        assert await coordination.redelivered(db, 7, "web-b") is Redelivered.RUNNING
+        await coordination.settle(db, 7)
+        assert await coordination.redelivered(db, 7, "web-b") is Redelivered.HANDLED
+
+        assert await coordination.first_sight(db, 8, "web-a", settled=False)
+        await coordination.leave(db, "web-a")  # as good as dead: no heartbeat any more
+        taken = await asyncio.gather(*(coordination.redelivered(db, 8, name)
+                                       for name in ("web-b", "web-c")))
+        assert sorted(state.value for state in taken) == ["running", "taken"]
+        assert await coordination.redelivered(db, 8, "web-b") is not Redelivered.HANDLED
+        await coordination.settle(db, 8)
+        assert await coordination.redelivered(db, 8, "web-c") is Redelivered.HANDLED
+
+        assert await coordination.first_sight(db, 9, "poller")  # polling: settled at once
+        assert await coordination.redelivered(db, 9, "web-b") is Redelivered.HANDLED
+        await engine.dispose()
+    run(scenario)
+
+
 def test_the_sender_lease_is_held_renewed_taken_over_and_released(tmp_path: Path) -> None:
     """One holder at a time; it renews; when it stops renewing, a standby takes over once it has
     expired; a release hands over at once.
@@ -126,19 +158,27 @@ def test_instances_see_each_other_alive(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("peers", "wanted", "per_instance", "broadcast"), [
     ([("all", 0.5)], 28.0, 29.0, 28.0),  # one process, a few questions: full pace
-    ([("web", 8.0), ("web", 7.0), ("web", 9.0), ("worker", 0.0)], 28.0, 13.0, 1.2),
-    ([("web", 2.0), ("web", 1.0), ("worker", 0.0)], 28.0, 28.0, 26.4),  # the other is idle
-    ([("web", 2.0), ("web", 14.0), ("web", 13.0)], 28.0, 29 / 3, 1.0),  # all busy: equal parts
+    ([("web", 8.0), ("web", 7.0), ("web", 9.0), ("worker", 0.0)], 28.0, 29 * 8 / 24, 1.2),
+    ([("web", 2.0), ("web", 0.0), ("worker", 0.0)], 28.0, 29 * 2 / 3, 27.6),  # the other is idle
+    ([("web", 26.0), ("web", 0.5), ("web", 0.0)], 28.0, 29 * 26 / 28, 1.0),  # load moved here
+    ([("web", 2.0), ("web", 14.0), ("web", 13.0)], 28.0, 2.0, 1.0),  # all busy: by demand
     ([("worker", 0.0)], 28.0, 29.0, 28.0),
 ])
 def test_replies_first_broadcasts_take_the_rest(peers: list[tuple[str, float]], wanted: float,
                                                  per_instance: float, broadcast: float) -> None:
-    """An answering instance may use what the others leave (at least an equal part); the
-    broadcast slows down when they are busy, never below a trickle, and the total stays within
-    Telegram's 30 messages a second. Seen from the first peer.
+    """Answering instances split the budget by demand, so that their limits never add up to more
+    than Telegram's 30 messages a second, less the broadcast's trickle; the broadcast slows down
+    when they are busy, never below that trickle. Seen from the first peer.
     """
-    share = split(peers, wanted, own_replies=peers[0][1] if peers[0][0] != "worker" else 0.0)
+    def seen_from(role: str, demand: float) -> float:
+        return split(peers, wanted, own_demand=demand if role != "worker" else 0.0
+                     ).per_answering_instance
+
+    share = split(peers, wanted, own_demand=peers[0][1] if peers[0][0] != "worker" else 0.0)
     assert share.per_answering_instance == pytest.approx(per_instance)
     assert share.broadcast == pytest.approx(max(1.0, broadcast))
+    answering = [(role, demand) for role, demand in peers if role != "worker"]
+    if answering:
+        assert sum(seen_from(*peer) for peer in answering) == pytest.approx(29.0)
     replies = sum(r for role, r in peers if role != "worker")
-    assert replies + share.broadcast <= 30.0
+    assert min(replies, 29.0) + share.broadcast <= 30.0

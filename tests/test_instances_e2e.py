@@ -405,3 +405,33 @@ def test_the_standby_finishes_a_broadcast_when_the_worker_is_killed(double: BotA
                     and c.params.get("message_id") == report
                     and f"Annonce #{broadcast}</b> : terminée" in c.params["text"],
                     timeout=10, since=mark)
+
+
+def test_an_update_in_hand_when_its_instance_dies_is_answered_by_another(
+        double: BotApiDouble, cluster: Cluster) -> None:
+    """A webhook call is answered only once its update is handled: web-a, killed while its reply
+    waits out a 429, never said 200, so the copy Telegram sends again to web-b is answered there,
+    once web-a's heartbeat has stopped; nothing is lost and nothing doubled. Last in the module,
+    since web-a stays dead.
+    """
+    user = next(_users)
+    update_id = double.send_text(user, QUESTIONS[0])
+    update = double.take_update(update_id)
+    double.fail_next("sendMessage", 429, retry_after=5, chat_id=user)
+    mark = len(double.calls)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(post_update, cluster.url(WEB_A) + HOOK, update, SECRET)
+        double.wait_for(lambda c: c.method == "sendMessage" and c.status == 429
+                        and c.params.get("chat_id") == user, timeout=10, since=mark)
+        killed = cluster.instances[WEB_A].bot.process
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+        with pytest.raises(OSError):  # the call never got its answer
+            first.result(timeout=10)
+    started = time.monotonic()
+    assert post_update(cluster.url(WEB_B) + HOOK, update, SECRET) == 200  # Telegram's retry
+    waited = time.monotonic() - started
+    replies = [c for c in double.calls[mark:] if c.method == "sendMessage" and c.ok
+               and c.params.get("chat_id") == user]
+    assert [c.client for c in replies] == [WEB_B]
+    assert 1.0 < waited < 10, f"web-b answered after {waited:.1f} s"  # it waited for web-a's end

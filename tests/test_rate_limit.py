@@ -23,7 +23,13 @@ from telegram.request import HTTPXRequest
 
 from careerbot.broadcasting import Outcome
 from careerbot.faq_loader import load_faq
-from careerbot.telegram.limits import ONE_ATTEMPT, ReplyDropped, TelegramRateLimiter, sent_nothing
+from careerbot.telegram.limits import (
+    ONE_ATTEMPT,
+    Pace,
+    ReplyDropped,
+    TelegramRateLimiter,
+    sent_nothing,
+)
 from careerbot.telegram.sender import TelegramSender
 from tests.botapi import BotApiDouble
 
@@ -93,6 +99,47 @@ def test_no_request_leaves_inside_a_retry_window(make: Callable[[], BaseRateLimi
     api = asyncio.run(scenario())
     assert api.inside_window() == []
     assert len(api.starts) == 13  # the limited request was retried once, after the window
+
+
+class FakeTime:
+    """A clock that moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        """Now."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Move the clock on."""
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def test_the_pace_keeps_its_rate_across_changes_without_a_new_burst() -> None:
+    """Half a second of sends may leave at once, then one per 1/rate; a change of rate (every
+    heartbeat) takes effect without emptying the bucket, so that no second burst leaves.
+    """
+    time_ = FakeTime()
+
+    async def scenario() -> tuple[list[float], list[float], list[float]]:
+        pace = Pace(10.0, clock=time_.clock, sleep=time_.sleep)
+        phases: list[list[float]] = []
+        for rate, sends in ((10.0, 10), (10.0, 3), (20.0, 20)):
+            pace.set_rate(rate)  # a heartbeat: the same share, then a larger one
+            phases.append([])
+            for _ in range(sends):
+                await pace.acquire()
+                phases[-1].append(time_.now)
+        return phases[0], phases[1], phases[2]
+
+    first, same, faster = asyncio.run(scenario())
+    assert first[:5] == [0.0] * 5  # the burst: half a second at 10/s
+    assert first[-1] == pytest.approx(0.5)  # then 10/s
+    assert same == pytest.approx([0.6, 0.7, 0.8])  # no new burst: the bucket stayed full
+    assert faster[-1] - faster[-2] == pytest.approx(1 / 20)  # now 20/s
+    assert faster[-1] == pytest.approx(0.8 + (20 - 5) / 20)  # after 5 more of a larger bucket
 
 
 def test_a_broadcast_429_opens_the_window_for_everyone() -> None:
@@ -207,7 +254,7 @@ def send_once(base_url: str, token: str, *, read_timeout: float = 5.0) -> Any:
         limiter = TelegramRateLimiter()
         request = HTTPXRequest(read_timeout=read_timeout, connect_timeout=1.0)
         bot: ExtBot[Any] = ExtBot(token, base_url=base_url, rate_limiter=limiter, request=request)
-        sender = TelegramSender(bot, lambda: FAQ)
+        sender = TelegramSender(bot, lambda: FAQ.events)
         async with bot:
             return await sender.send(7, "Bonjour"), limiter
     return asyncio.run(scenario())
@@ -241,7 +288,7 @@ def test_sender_connection_refused_is_proven_unsent(double: BotApiDouble) -> Non
     async def scenario() -> Any:
         bot: ExtBot[Any] = ExtBot(double.token, base_url=f"http://127.0.0.1:{free_port()}/bot",
                                   rate_limiter=TelegramRateLimiter())
-        return await TelegramSender(bot, lambda: FAQ).send(7, "Bonjour")
+        return await TelegramSender(bot, lambda: FAQ.events).send(7, "Bonjour")
     result = asyncio.run(scenario())
     assert result.outcome is Outcome.TRANSIENT
 

@@ -373,7 +373,7 @@ def test_links_command_asks_telegram_for_the_username(double: BotApiDouble, bot:
     lines = done.stdout.splitlines()
     assert "https://t.me/careerbot_test_bot?start=parcours  Parcours" in lines
     faq, _ = load_faq(REPO / "faq")
-    assert len(lines) == 1 + len(faq.themes) + len(faq.entries)
+    assert len(lines) == 1 + len(faq.themes) + len(faq.entries) + len(faq.events)
 
 
 def test_every_deep_link_opens_its_content(double: BotApiDouble, bot: object) -> None:

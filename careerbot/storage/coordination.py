@@ -7,11 +7,12 @@ the same; no advisory lock, so that a lease survives a connection pool and can b
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,15 +34,58 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
 
 
-async def first_sight(sessions: Sessions, update_id: int) -> bool:
-    """Record that an update is being handled; False when an instance already took it (Telegram
+async def first_sight(sessions: Sessions, update_id: int, holder: str = "",
+                     *, settled: bool = True) -> bool:
+    """Record that `holder` takes an update; False when an instance already took it (Telegram
     redelivers a webhook call that failed or timed out).
+
+    A webhook update is taken unsettled, and `settle`d once handled: a redelivered copy then
+    knows whether the first taker finished or died on it (see `redelivered`).
     """
     async with sessions.begin() as session:
         result = await session.execute(
-            _insert(session, UpdateSeen).values(update_id=update_id, seen_at=_now())
+            _insert(session, UpdateSeen).values(update_id=update_id, seen_at=_now(),
+                                                holder=holder, done=settled)
             .on_conflict_do_nothing(index_elements=["update_id"]))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def settle(sessions: Sessions, update_id: int) -> None:
+    """Record that an update taken unsettled has been handled."""
+    async with sessions.begin() as session:
+        await session.execute(update(UpdateSeen).where(UpdateSeen.update_id == update_id)
+                              .values(done=True))
+
+
+class Redelivered(enum.Enum):
+    """What a copy of an update already taken should do."""
+
+    HANDLED = "handled"  # the first taker finished it: skip the copy
+    RUNNING = "running"  # a live instance is on it: wait and look again
+    TAKEN = "taken"  # its taker died before finishing: this instance took it over
+
+
+async def redelivered(sessions: Sessions, update_id: int, holder: str,
+                      alive: timedelta = timedelta(seconds=2.5)) -> Redelivered:
+    """Look at an update a copy of which arrived again; take it over when its taker died
+    (its heartbeat stopped) before settling it.
+    """
+    now = _now()
+    async with sessions.begin() as session:
+        row = (await session.execute(
+            select(UpdateSeen.done, UpdateSeen.holder, Instance.seen_at)
+            .outerjoin(Instance, Instance.id == UpdateSeen.holder)
+            .where(UpdateSeen.update_id == update_id))).first()
+        if row is None or row.done:  # pruned long ago, or handled
+            return Redelivered.HANDLED
+        if row.seen_at is not None and row.seen_at >= now - alive:
+            return Redelivered.RUNNING
+        result = await session.execute(
+            update(UpdateSeen).where(UpdateSeen.update_id == update_id,
+                                     UpdateSeen.holder == row.holder, UpdateSeen.done.is_(False))
+            .values(holder=holder, seen_at=now))
+        return (Redelivered.TAKEN if result.rowcount  # type: ignore[attr-defined]
+                else Redelivered.RUNNING)  # another copy took it over first
 
 
 async def forget_old_updates(sessions: Sessions) -> int:

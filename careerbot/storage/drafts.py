@@ -1,7 +1,8 @@
 """Organisers' drafts, stored as broadcast rows in state `draft`, and where reports are shown.
 
 A draft is saved only if nobody changed it since it was read (compare and set on its step,
-version and audience): two taps handled at the same time, or two bot instances, cannot both win.
+version and audience, region included): two taps handled at the same time, or two bot
+instances, cannot both win.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ def _draft(row: Broadcast) -> Draft:
     return Draft(id=row.id, owner=int(row.owner_chat_id or 0), step=Step(row.flow_step or Step.TEXT),
                  version=row.version, text=row.text,
                  topics=frozenset(t for t in row.topics.split(",") if t),
-                 everyone=bool(row.everyone), send_at=row.send_at, event_id=row.event_id)
+                 everyone=bool(row.everyone), send_at=row.send_at, event_id=row.event_id,
+                 region=row.region)
 
 
 async def start(sessions: Sessions, owner: int, *, text: str = "", topics: Iterable[str] = (),
-                event_id: str | None = None) -> Draft:
+                event_id: str | None = None, region: str | None = None) -> Draft:
     """A new draft for an organiser (at the audience step when its text is known); their
     unconfirmed drafts are replaced, so the buttons drawn for them stop working.
     """
@@ -45,7 +47,7 @@ async def start(sessions: Sessions, owner: int, *, text: str = "", topics: Itera
         row = Broadcast(kind="announce", text=text, topics=_topics(topics), state=DRAFT,
                         event_id=event_id, created_at=datetime.now(UTC), owner_chat_id=owner,
                         flow_step=str(Step.AUDIENCE if text else Step.TEXT), version=1,
-                        everyone=False)
+                        everyone=False, region=region)
         session.add(row)
         await session.flush()
         return _draft(row)
@@ -76,7 +78,8 @@ async def save(sessions: Sessions, before: Draft, after: Draft, *,
     """Store a transition, unless the draft changed since `before` was read; whether it was."""
     values: dict[str, object] = {
         "flow_step": str(after.step), "version": after.version, "text": after.text,
-        "topics": _topics(after.topics), "everyone": after.everyone, "send_at": after.send_at}
+        "topics": _topics(after.topics), "everyone": after.everyone, "send_at": after.send_at,
+        "region": after.region}
     if after.step is Step.ABANDONED:
         values["state"] = CANCELLED
     if report_to is not None:
@@ -87,7 +90,9 @@ async def save(sessions: Sessions, before: Draft, after: Draft, *,
             .where(Broadcast.id == before.id, Broadcast.state == DRAFT,
                    Broadcast.flow_step == str(before.step), Broadcast.version == before.version,
                    Broadcast.topics == _topics(before.topics),
-                   Broadcast.everyone == before.everyone)
+                   Broadcast.everyone == before.everyone,
+                   Broadcast.region.is_(None) if before.region is None
+                   else Broadcast.region == before.region)
             .values(**values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -70,11 +70,14 @@ async def _untag_old(session: AsyncSession, now: datetime) -> None:
                           .values(tag=None, message_id=None))
 
 
-async def unanswered(sessions: Sessions, limit: int = 5000) -> list[tuple[str, str]]:
-    """The latest unanswered questions: (text, status)."""
+async def unanswered(sessions: Sessions, limit: int = 5000,
+                     since: datetime | None = None) -> list[tuple[str, str]]:
+    """The latest unanswered questions (those kept after `since`, if given): (text, status)."""
+    query = select(Unanswered.text, Unanswered.status)
+    if since is not None:
+        query = query.where(Unanswered.created_at >= since)
     async with sessions() as session:
-        rows = await session.execute(select(Unanswered.text, Unanswered.status)
-                                     .order_by(Unanswered.id.desc()).limit(limit))
+        rows = await session.execute(query.order_by(Unanswered.id.desc()).limit(limit))
         return [(str(r[0]), str(r[1])) for r in rows]
 
 

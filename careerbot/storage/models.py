@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -66,6 +67,16 @@ class Subscription(Base):
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class SubscriberRegion(Base):
+    """One region a subscriber follows (careerbot/regions.py); none at all means every region."""
+
+    __tablename__ = "subscriber_regions"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("subscribers.chat_id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class Broadcast(Base):
     """An announcement (or an event reminder) and where its sending stands."""
 
@@ -91,6 +102,9 @@ class Broadcast(Base):
     flow_step: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     everyone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Only subscribers of this region (or of none) get it; None: every region. See
+    # storage.subscribers.audience_query for the rule.
+    region: Mapped[str | None] = mapped_column(String(32))
     # The organiser's message that shows the live delivery report (set at confirmation).
     report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     report_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -149,6 +163,8 @@ class UpdateSeen(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    holder: Mapped[str] = mapped_column(String(64), default="")  # the instance that took it
+    done: Mapped[bool] = mapped_column(default=True)  # handled (or taken by polling)
 
 
 class Lease(Base):
@@ -192,3 +208,91 @@ class Request(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DailyCount(Base):
+    """Messages of one Paris day with one outcome (and, for answers, one entry): a count only,
+    no chat id, no text. Instances add their in-memory tallies to it (careerbot.stats.Tally).
+    """
+
+    __tablename__ = "daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for none
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubscriberCount(Base):
+    """How many subscribers followed a topic or lived in a region on a day (a daily snapshot)."""
+
+    __tablename__ = "subscriber_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # topic | region
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Digest(Base):
+    """The organisers' weekly digest of one ISO week (e.g. "2026-W50"), claimed by the instance
+    that sends it; `step` counts the parts already sent, so a retry resumes after them.
+    """
+
+    __tablename__ = "digests"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))  # sending | sent
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StoredEvent(Base):
+    """An event an organiser added from Telegram (faq/events.yaml holds the others).
+
+    `number` is what buttons carry; `id` is the slug shown in files, .ics names and
+    `/annonce evenement <id>`. `revision` grows at every change, so that a button drawn before
+    (edit, cancel) can tell it is out of date. A cancelled event stays, for the record.
+    """
+
+    __tablename__ = "events"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    start: Mapped[datetime] = mapped_column(UtcDateTime())
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    place: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(String(512), default="")  # comma-separated
+    state: Mapped[str] = mapped_column(String(16), default="live", index=True)  # live | cancelled
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    draft_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # the draft it came from
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class EventDraft(Base):
+    """An organiser's event being written or edited (careerbot.event_drafting), step by step."""
+
+    __tablename__ = "event_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    flow_step: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    target: Mapped[str | None] = mapped_column(String(64))  # the event being edited
+    title: Mapped[str] = mapped_column(String(100), default="")
+    start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    place: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str] = mapped_column(String(32), default="")
+    url: Mapped[str] = mapped_column(String(512), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

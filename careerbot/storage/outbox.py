@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, literal, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from careerbot.storage import coordination
-from careerbot.storage.models import Broadcast, Delivery
+from careerbot.storage.models import Broadcast, Delivery, Subscriber
 from careerbot.storage.subscribers import audience_query
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -46,6 +47,7 @@ class Summary:
     counts: dict[str, int]
     error: str | None
     event_id: str | None = None
+    region: str | None = None  # only subscribers of this region (or of none); None: any
 
     @property
     def total(self) -> int:
@@ -59,22 +61,26 @@ def _now() -> datetime:
 
 async def create(sessions: Sessions, text: str, topics: Iterable[str] = (), *,
                  kind: str = "announce", event_id: str | None = None,
-                 send_at: datetime | None = None) -> int:
+                 send_at: datetime | None = None, region: str | None = None) -> int:
     """A draft broadcast; nothing is sent until it is confirmed. An announcement without topics
-    goes to every subscriber, and says so (`everyone`, as an organiser's explicit choice does).
+    goes to every subscriber, and says so (`everyone`, as an organiser's explicit choice does);
+    with a region, only to the subscribers that region concerns (subscribers.audience_query).
     """
     chosen = sorted(set(topics))
     async with sessions.begin() as session:
         broadcast = Broadcast(kind=kind, event_id=event_id, text=text, topics=",".join(chosen),
                               state=DRAFT, send_at=send_at, created_at=_now(),
-                              everyone=kind == "announce" and not chosen)
+                              everyone=kind == "announce" and not chosen, region=region)
         session.add(broadcast)
         await session.flush()
         return broadcast.id
 
 
-async def confirm(sessions: Sessions, broadcast_id: int) -> int:
-    """Fix the audience and make the broadcast due; the number of recipients.
+async def confirm(sessions: Sessions, broadcast_id: int, *,
+                  chats: Iterable[int] | None = None) -> int:
+    """Fix the audience and make the broadcast due; the number of recipients. The audience is
+    the subscribers of the broadcast's topics, or exactly `chats` when given (an event's
+    reminder goes to `announcing.event_audience`).
 
     Confirming twice changes nothing: only a draft is confirmed, and the draft is taken by the
     transaction's first statement, so a confirmation running at the same moment (a double tap,
@@ -90,11 +96,16 @@ async def confirm(sessions: Sessions, broadcast_id: int) -> int:
             return 0
         broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
         assert broadcast is not None
-        topics = [t for t in broadcast.topics.split(",") if t]
-        chats = audience_query(topics).subquery()
-        await session.execute(insert(Delivery).from_select(
-            ["broadcast_id", "chat_id", "state", "attempts"],
-            select(literal(broadcast_id), chats.c[0], literal(PENDING), literal(0))))
+        if chats is None:
+            topics = [t for t in broadcast.topics.split(",") if t]
+            audience = audience_query(topics, broadcast.region).subquery()
+            await session.execute(insert(Delivery).from_select(
+                ["broadcast_id", "chat_id", "state", "attempts"],
+                select(literal(broadcast_id), audience.c[0], literal(PENDING), literal(0))))
+        elif chosen := sorted(set(chats)):
+            await session.execute(insert(Delivery), [
+                {"broadcast_id": broadcast_id, "chat_id": chat, "state": PENDING, "attempts": 0}
+                for chat in chosen])
         total = int(await session.scalar(select(func.count()).select_from(Delivery)
                                          .where(Delivery.broadcast_id == broadcast_id)) or 0)
         later = broadcast.send_at is not None and broadcast.send_at > _now()
@@ -176,6 +187,10 @@ async def recover(sessions: Sessions) -> int:
 async def finish_if_complete(sessions: Sessions, broadcast_id: int) -> bool:
     """Mark a running broadcast done when no delivery is left to send."""
     async with sessions.begin() as session:
+        # Lock the row first (PostgreSQL): a late subscriber's delivery (`add_late_recipient`)
+        # is either counted here or added after this transaction, which it then revives.
+        await session.execute(select(Broadcast.id).where(Broadcast.id == broadcast_id)
+                              .with_for_update())
         left = await session.scalar(
             select(func.count()).select_from(Delivery)
             .where(Delivery.broadcast_id == broadcast_id,
@@ -223,7 +238,7 @@ async def summary(sessions: Sessions, broadcast_id: int) -> Summary | None:
         counts = Counter({str(row[0]): int(row[1]) for row in rows})
         return Summary(broadcast.id, broadcast.kind, broadcast.state, broadcast.text,
                        tuple(t for t in broadcast.topics.split(",") if t), broadcast.send_at,
-                       dict(counts), broadcast.error, broadcast.event_id)
+                       dict(counts), broadcast.error, broadcast.event_id, broadcast.region)
 
 
 async def recent(sessions: Sessions, limit: int = 20) -> list[Summary]:
@@ -256,3 +271,54 @@ async def resend_unknown(sessions: Sessions, broadcast_id: int) -> int:
             broadcast.state = RUNNING
             broadcast.finished_at = None
         return count
+
+
+async def add_late_recipient(sessions: Sessions, chat_id: int,
+                             event_ids: Iterable[str]) -> list[int]:
+    """Give a chat that just subscribed (or changed its topics or regions) the reminders already
+    queued for these events (those not started yet) that it would have got had it subscribed
+    earlier; the reminders it was added to.
+
+    Once per chat and reminder: a chat that already has a delivery of it (sent, or even blocked)
+    gets nothing more, so unsubscribing and subscribing again does not double it. A reminder
+    already finished runs again for this one delivery, as `resend_unknown` does; a cancelled or
+    stopped one is left alone.
+    """
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return []
+    async with sessions() as session:
+        candidates = list(await session.scalars(
+            select(Broadcast.id)
+            .where(Broadcast.kind == "reminder", Broadcast.event_id.in_(wanted),
+                   Broadcast.state.in_((*ACTIVE, DONE)))
+            .order_by(Broadcast.id)))
+    added = []
+    for broadcast_id in candidates:
+        try:
+            if await _add_late(sessions, broadcast_id, chat_id):
+                added.append(broadcast_id)
+        except IntegrityError:  # the same chat added at the same moment (a double tap): once
+            continue
+    return added
+
+
+async def _add_late(sessions: Sessions, broadcast_id: int, chat_id: int) -> bool:
+    async with sessions.begin() as session:
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True,
+                                      populate_existing=True)
+        if broadcast is None or broadcast.state not in (*ACTIVE, DONE):
+            return False
+        topics = [t for t in broadcast.topics.split(",") if t]
+        concerned = audience_query(topics, broadcast.region).where(
+            Subscriber.chat_id == chat_id).exists()
+        already = (select(Delivery.chat_id).where(Delivery.broadcast_id == broadcast_id,
+                                                  Delivery.chat_id == chat_id).exists())
+        if not await session.scalar(select(concerned & ~already)):
+            return False
+        session.add(Delivery(broadcast_id=broadcast_id, chat_id=chat_id, state=PENDING,
+                             attempts=0, updated_at=_now()))
+        if broadcast.state == DONE:
+            broadcast.state = RUNNING
+            broadcast.finished_at = None
+        return True

@@ -16,8 +16,9 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,7 +54,7 @@ from telegram.ext import (
 )
 
 from careerbot import announcements as ui
-from careerbot import budget, metrics
+from careerbot import budget, chart, metrics, organising, stats
 from careerbot import callbacks as cb
 from careerbot.announcing import (
     Announcing,
@@ -66,6 +67,8 @@ from careerbot.announcing import (
     is_admin,
     list_broadcasts,
     my_subscriptions,
+    refresh,
+    refresh_forever,
     start_draft,
     subscribe_start,
     subscription_button,
@@ -77,8 +80,10 @@ from careerbot.config import Config
 from careerbot.conversation import COMMANDS, TEXTS, Button, Conversation, Lang, Reply
 from careerbot.faq_reload import Loaded, Reloader
 from careerbot.storage import coordination, feedback, subscribers
+from careerbot.storage import stats as stored_stats
 from careerbot.storage.database import dialect, head_revision, schema_is_current
 from careerbot.storage.flood import SharedThrottle
+from careerbot.telegram.digest import DigestJob, digest_forever, snapshots_forever
 from careerbot.telegram.http import bot_api_request
 from careerbot.telegram.keyboard import keyboard as rows_keyboard
 from careerbot.telegram.limits import TelegramRateLimiter
@@ -110,6 +115,9 @@ class Services:
     assistant: Assistant
     admin_chat_id: int | None
     announcing: Announcing | None = None
+    # Names this process to its peers (heartbeats, leases, updates taken); says nothing of anyone.
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    webhook: bool = False  # updates come by webhook: each is settled once handled
 
     @property
     def conversation(self) -> Conversation:
@@ -173,6 +181,12 @@ async def command(update: Update, context: CareerContext) -> None:
     action = {"themes": cb.Themes(), "parcours": cb.RouteStep(0), "evenements": cb.Events(),
               "events": cb.Events(), "aide": cb.Help(), "help": cb.Help()}.get(name, cb.Menu())
     lang: Lang = "en" if name == "help" else language(update)
+    announcing = context.services.announcing
+    if (isinstance(action, cb.Events) and announcing is not None
+            and message.chat.type == ChatType.PRIVATE and is_admin(user_id(update), announcing)):
+        await send(update, await organising.organiser_events(context.services.conversation, lang,
+                                                             announcing))
+        return
     await send(update, context.services.conversation.follow(action, lang))
 
 
@@ -192,9 +206,11 @@ async def text(update: Update, context: CareerContext) -> None:
         if verdict == "warn":
             await send(update, services.conversation.text("slow_down", lang))
         return
-    if announcing and organiser:
-        replies = await draft_message(message.chat.id, message.text_html, message.text,
-                                      announcing)
+    if announcing and organiser and message.chat.type == ChatType.PRIVATE:
+        replies = await organising.event_message(message.chat.id, message.text, announcing)
+        if replies is None:
+            replies = await draft_message(message.chat.id, message.text_html, message.text,
+                                          announcing)
         if replies is not None:
             for reply in replies:
                 await send(update, reply)
@@ -211,12 +227,27 @@ async def text(update: Update, context: CareerContext) -> None:
 async def take_once(update: Update, context: CareerContext) -> None:
     """Let an update through once, whichever instance gets it (Telegram redelivers a webhook
     call that failed or timed out). Without the database, rather twice than never.
+
+    A webhook call is answered only once its update is handled (`handle_webhook_update`), so a
+    copy that comes again means the first call failed: the copy waits while a live instance is
+    on it, is skipped once it is handled, and is handled here if its taker died.
     """
-    announcing = context.services.announcing
+    services = context.services
+    announcing = services.announcing
     if announcing is None:
         return
     try:
-        first = await coordination.first_sight(announcing.db, update.update_id)
+        first = await coordination.first_sight(announcing.db, update.update_id, services.instance,
+                                               settled=not services.webhook)
+        while not first:
+            state = await coordination.redelivered(announcing.db, update.update_id,
+                                                   services.instance)
+            if state is coordination.Redelivered.TAKEN:
+                log.info("update taken over from an instance that stopped")
+                return
+            if state is coordination.Redelivered.HANDLED:
+                break
+            await asyncio.sleep(REDELIVERED_POLL)
     except Exception as error:
         log.warning("could not check whether an update was handled (%s)", type(error).__name__)
         return
@@ -224,6 +255,23 @@ async def take_once(update: Update, context: CareerContext) -> None:
         log.info("update already handled: skipped")
         metrics.UPDATES.labels(kind="duplicate").inc()
         raise ApplicationHandlerStop
+
+
+REDELIVERED_POLL = 0.2  # seconds between looks at an update another instance is handling
+
+
+async def handle_webhook_update(application: Application[Any, Any, Any, Any, Any, Any],
+                                update: Update) -> None:
+    """Handle a webhook update before the call is answered, then record it handled: an instance
+    killed meanwhile never answered the call, so Telegram sends the update again elsewhere.
+    """
+    await application.process_update(update)
+    services: Services = application.bot_data["careerbot"]
+    if services.announcing is not None:
+        try:
+            await coordination.settle(services.announcing.db, update.update_id)
+        except Exception as error:  # a copy would wait for this instance's heartbeat to stop
+            log.warning("could not record an update as handled (%s)", type(error).__name__)
 
 
 async def count_update(update: Update, _: CareerContext) -> None:
@@ -264,7 +312,9 @@ class AddressedInGroup(filters.MessageFilter):
 
 
 async def stored_command(update: Update, context: CareerContext) -> None:
-    """/abonner, /desabonner, /mesabonnements, /oublier; organisers' /annonce, /annonces, /annuler."""
+    """/abonner, /desabonner, /mesabonnements, /oublier; organisers' /annonce, /annonces,
+    /evenement (/event) and /annuler.
+    """
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -274,7 +324,8 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     if announcing is None:
         await send(update, ui.text("no_storage", lang))
         return
-    if name in ("annonce", "annonces", "annuler") and not is_admin(user_id(update), announcing):
+    if name in ("annonce", "annonces", "annuler", "evenement", "event") and not is_admin(
+            user_id(update), announcing):
         await send(update, Reply(ui.ADMIN["refused"]))
         return
     if name == "abonner":
@@ -286,13 +337,54 @@ async def stored_command(update: Update, context: CareerContext) -> None:
     elif name == "oublier":
         await send(update, ui.forget_confirmation(lang))
     elif name == "annuler":
-        await send(update, await abandon_draft(message.chat.id, announcing))
+        event_draft = await organising.abandon_event(message.chat.id, announcing)
+        await send(update, event_draft or await abandon_draft(message.chat.id, announcing))
+    elif name in ("evenement", "event"):
+        await send(update, await organising.start_event(message.chat.id, announcing))
     elif name == "annonce":
         await send(update, await start_draft(message.chat.id, list(context.args or []),
-                                             announcing))
+                                             announcing, after_command(message)))
     elif name == "annonces":
         for reply in await list_broadcasts(announcing):
             await send(update, reply)
+
+
+async def my_id(update: Update, context: CareerContext) -> None:
+    """/monid: anyone's Telegram id, to give the association for the organisers' list (never
+    logged).
+    """
+    user = update.effective_user
+    if user is not None:
+        await send(update, ui.my_id(user.id, language(update)))
+
+
+def after_command(message: Message) -> str:
+    """The text after a leading /command (or /command@bot) with its formatting, as Telegram
+    HTML ("" when there is none, or when formatting overlaps the command).
+    """
+    command = next((message.parse_entity(entity) for entity in message.entities
+                    if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0), None)
+    html = message.text_html or ""
+    if command is None or not html.startswith(command):
+        return ""
+    return html.removeprefix(command).strip()
+
+
+async def stats_picture(update: Update, context: CareerContext) -> None:
+    """/stats, for organisers: the picture of what candidates ask (counts only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    announcing = context.services.announcing
+    if announcing is None:
+        await send(update, ui.text("no_storage", language(update)))
+        return
+    if not is_admin(user_id(update), announcing):
+        await send(update, Reply(ui.ADMIN["refused"]))
+        return
+    found = await stored_stats.current_figures(announcing.db)
+    png = await asyncio.to_thread(chart.render_png, found)  # a second of CPU: off the loop
+    await message.reply_photo(png, caption=stats.caption(found), filename="stats.png")
 
 
 async def membership(update: Update, context: CareerContext) -> None:
@@ -384,7 +476,9 @@ async def follow(update: Update, context: CareerContext, action: cb.Action | Non
                                              without_rows(message, lambda a: a == action)))
             return None
         case cb.Feedback() | cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.Forget() \
-                | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated():
+                | cb.OpenRegions() | cb.ToggleRegion() | cb.BackToTopics() | cb.SaveRegions() \
+                | cb.DraftButton() | cb.BroadcastButton() | cb.Outdated() \
+                | cb.EventDraftButton() | cb.EventButton() | cb.AnnounceEvent():
             if announcing is None:
                 return ui.TEXTS[lang]["no_storage"]
             return await follow_stored(update, context, announcing, action, message, lang)
@@ -411,11 +505,13 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             await replace(message, Reply(message.text_html, without_rows(
                 message, lambda a: isinstance(a, cb.Feedback))))
             return ui.TEXTS[lang]["thanks"]
-        case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics():
-            labels = [b.text for row in (message.reply_markup.inline_keyboard
-                                         if message.reply_markup else ()) for b in row]
-            await replace(message, await subscription_button(action, labels, message.chat.id,
-                                                             announcing.db, lang))
+        case cb.ToggleTopic() | cb.SaveTopics() | cb.KeepTopics() | cb.OpenRegions() \
+                | cb.ToggleRegion() | cb.BackToTopics() | cb.SaveRegions():
+            shown = [(b.text, b.callback_data if isinstance(b.callback_data, str) else None)
+                     for row in (message.reply_markup.inline_keyboard
+                                 if message.reply_markup else ()) for b in row]
+            await replace(message, await subscription_button(action, shown, message.chat.id,
+                                                             announcing, lang))
             return None
         case cb.Forget():
             if context.user_data is not None:
@@ -435,6 +531,12 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
             case cb.BroadcastButton():
                 answer = await broadcast_button(action, (message.chat.id, message.message_id),
                                                 announcing)
+            case cb.EventDraftButton():
+                answer = await organising.draft_button(action, message.chat.id, announcing)
+            case cb.EventButton():
+                answer = await organising.event_button(action, message.chat.id, announcing)
+            case cb.AnnounceEvent():
+                answer = await organising.announce_button(action, message.chat.id, announcing)
             case _:
                 answer = Answer(toast=ui.ADMIN["outdated"])
     if answer.edit is not None:
@@ -501,7 +603,9 @@ async def inline(update: Update, context: CareerContext) -> None:
                 f"{answer}\n\n{links}".strip(), parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True)),
         ))
-    await query.answer(results, cache_time=300, is_personal=False)
+    # Telegram keeps the results for cache_time: short, so a new event shows in shared answers
+    # soon, while a burst of the same query is still served from Telegram's cache.
+    await query.answer(results, cache_time=30, is_personal=False)
 
 
 async def on_error(update: object, context: CareerContext) -> None:
@@ -612,7 +716,9 @@ def build_application(config: Config, conversation: Conversation, *,
     assistant = Assistant(conversation, db=announcing.db if announcing else None,
                           tag_key=config.token, throttle=throttle or Throttle(),
                           shared_throttle=shared)
-    application.bot_data["careerbot"] = Services(assistant, config.admin_chat_id, announcing)
+    application.bot_data["careerbot"] = Services(
+        assistant, config.admin_chat_id, announcing,
+        webhook=config.webhook_url is not None and config.role != "worker")
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
@@ -621,7 +727,10 @@ def build_application(config: Config, conversation: Conversation, *,
         CommandHandler(["themes", "parcours", "evenements", "events", "aide", "help"], command,
                        filters=new_messages),
         CommandHandler(["abonner", "desabonner", "mesabonnements", "oublier", "annonce",
-                        "annonces", "annuler"], stored_command, filters=new_messages & private),
+                        "annonces", "annuler", "evenement", "event"], stored_command,
+                       filters=new_messages & private),
+        CommandHandler("monid", my_id, filters=new_messages & private),
+        CommandHandler("stats", stats_picture, filters=new_messages),
         MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND
                        & (private | (filters.ChatType.GROUPS & addressed)), text),
         MessageHandler(new_messages & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
@@ -650,6 +759,8 @@ def run(config: Config, loaded: Loaded, announcing: Announcing | None = None) ->
     """Run the bot until interrupted: long polling, or a webhook when CAREERBOT_WEBHOOK_URL is
     set; with CAREERBOT_LISTEN (or a webhook), health, readiness and metrics on that port too.
     """
+    if announcing is not None:  # one agenda: the FAQ's events and the stored ones, kept current
+        loaded.conversation.agenda = announcing.agenda
     application = build_application(config, loaded.conversation, announcing=announcing)
     application.post_init = starting(config, loaded, announcing)
     if config.role != "worker" and config.webhook_url is None and config.listen is None:
@@ -667,7 +778,8 @@ async def run_with_web(application: Application[Any, Any, Any, Any, Any, Any], c
 
     fetch = config.role != "worker"
     path = (urlsplit(config.webhook_url).path or "/") if fetch and config.webhook_url else None
-    app = web_app(application, ready=readiness(announcing), webhook_path=path,
+    app = web_app(partial(handle_webhook_update, application), ready=readiness(announcing),
+                  bot=application.bot, webhook_path=path,
                   secret=config.webhook_secret)
     async with application:
         if application.post_init:
@@ -704,8 +816,8 @@ def readiness(announcing: Announcing | None) -> Callable[[], Awaitable[bool]]:
 
 def starting(config: Config, loaded: Loaded,
              announcing: Announcing | None) -> Callable[..., Coroutine[Any, Any, None]]:
-    """The start-up hook: commands (web), broadcasts and reminders (worker, with a database),
-    live reloads (all roles).
+    """The start-up hook: commands and message counts (web), broadcasts, reminders, subscriber
+    snapshots and the weekly digest (worker, with a database), live reloads (all roles).
     """
 
     async def start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -715,13 +827,28 @@ def starting(config: Config, loaded: Loaded,
         settle_memory_soon()
         if announcing is None:
             return
-        instance = uuid.uuid4().hex[:12]  # names this process to its peers; says nothing of anyone
+        await refresh(announcing)  # the stored events, before the first update
+        keep_running(application, refresh_forever(announcing), "events")
+        services: Services = application.bot_data["careerbot"]
+        instance = services.instance
         broadcaster = (start_sending(application, config, announcing, instance)
                        if config.role != "web" else None)
         if config.role != "worker":
-            services: Services = application.bot_data["careerbot"]
             keep_running(application, tidy(announcing, services.assistant.shared_throttle),
                          "tidy")
+            keep_running(application, stored_stats.flush_forever(announcing.db,
+                                                                 services.assistant.tally),
+                         "stats-flush")
+        if config.role != "web":
+            keep_running(application, snapshots_forever(announcing.db), "stats-snapshots")
+            if config.admin_chat_id is not None:
+                job = DigestJob(announcing.db, config.admin_chat_id, instance,
+                                lambda: services.conversation)
+                keep_running(application, digest_forever(application.bot, job), "digest")
+        # Alive before the first update: a copy of an update this instance takes must not
+        # mistake it for a dead one (see take_once).
+        with contextlib.suppress(Exception):
+            await coordination.beat(announcing.db, instance, config.role, 0.0)
         keep_running(application, share_budget(application, config, announcing, instance,
                                                broadcaster), "budget")
 
@@ -741,16 +868,18 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
         while True:
             await asyncio.sleep(every)
             replies = limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0
-            rate = (replies - counted) / max(time.monotonic() - since, 1e-3)
+            waiting = limiter.waiting if isinstance(limiter, TelegramRateLimiter) else 0
+            # Demand: replies sent per second lately, and those waiting their turn now.
+            demand = (replies - counted) / max(time.monotonic() - since, 1e-3) + waiting
             counted, since = replies, time.monotonic()
             try:
-                peers = await coordination.beat(announcing.db, instance, config.role, rate,
+                peers = await coordination.beat(announcing.db, instance, config.role, demand,
                                                 alive=timedelta(seconds=2.5 * every))
             except Exception as error:  # the database is away: keep the last share
                 log.warning("heartbeat failed (%s)", type(error).__name__)
                 continue
             share = budget.split([(p.role, p.replies) for p in peers], config.broadcast_rate,
-                                 own_replies=rate if config.role in budget.ANSWERING else 0.0)
+                                 own_demand=demand if config.role in budget.ANSWERING else 0.0)
             if isinstance(limiter, TelegramRateLimiter) and config.role in budget.ANSWERING:
                 limiter.set_overall_rate(share.per_answering_instance)
             if broadcaster is not None:
@@ -815,9 +944,14 @@ def start_reloads(application: Application[Any, Any, Any, Any, Any, Any], config
     services: Services = application.bot_data["careerbot"]
 
     def swap(new: Loaded) -> None:
-        services.assistant.conversation = new.conversation
         if announcing is not None:
+            announcing.agenda.listed = new.faq.events
+            new.conversation.agenda = announcing.agenda
             announcing.faq = new.faq
+            if clashes := announcing.agenda.clashes():
+                log.error("event id(s) both in events.yaml and in the database: %s (the "
+                          "file's are shown)", ", ".join(clashes))
+        services.assistant.conversation = new.conversation
         metrics.faq_loaded(new.version, new.loaded_at)
         settle_memory_soon()
 

@@ -94,6 +94,65 @@ class RetryWindow:
             await self.sleep(left)
 
 
+EPSILON = 1e-9  # rounding: a wait computed to the exact moment must be enough
+
+
+class Pace:
+    """The overall pace: a leaky bucket whose rate changes without granting a new burst.
+
+    Instances change their share of Telegram's budget every second (budget.py). aiolimiter's
+    AsyncLimiter cannot change its rate, and a new one starts empty: replacing it each time let
+    every instance send a whole burst again, and together they overran Telegram's budget. The
+    bucket holds half a second of sends, so that instances bursting together stay within it.
+    """
+
+    BURST = 0.5  # seconds of sends the bucket lets out at once
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self.level = 0.0  # sends still in the bucket
+        self.at = clock()
+        self.waiting = 0  # requests waiting for their turn now
+        self._turn = asyncio.Lock()  # first come, first served
+
+    @property
+    def capacity(self) -> float:
+        """Sends the bucket lets out at once (at least one)."""
+        return max(1.0, self.rate * self.BURST)
+
+    def has_capacity(self) -> bool:
+        """Whether a request could leave at once (none waiting, room in the bucket)."""
+        self._leak()
+        return not self.waiting and self.level + 1 <= self.capacity + EPSILON
+
+    def set_rate(self, rate: float) -> None:
+        """Keep to another rate from now on; what was just sent still counts."""
+        self._leak()
+        self.rate = rate
+
+    def _leak(self) -> None:
+        now = self.clock()
+        self.level = max(0.0, self.level - (now - self.at) * self.rate)
+        self.at = now
+
+    async def acquire(self) -> None:
+        """Return when one more request may leave."""
+        self.waiting += 1
+        try:
+            async with self._turn:
+                while True:
+                    self._leak()
+                    if self.level + 1 <= self.capacity + EPSILON:
+                        self.level += 1
+                        return
+                    await self.sleep((self.level + 1 - self.capacity) / self.rate)
+        finally:
+            self.waiting -= 1
+
+
 class ReplyDropped(NetworkError):
     """A reply could not be sent within the limiter's patience."""
 
@@ -108,7 +167,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                  network_retries: int = 3, backoff: float = 0.5, patience: float = 60.0,
                  window: RetryWindow | None = None) -> None:
         self.window = window or RetryWindow()
-        self.overall = AsyncLimiter(overall_rate, 1.0) if overall_rate else None
+        self.overall = Pace(overall_rate) if overall_rate else None
         self.group_per_minute = group_per_minute
         self.groups: dict[int | str, AsyncLimiter] = {}
         self.network_retries = network_retries
@@ -118,8 +177,13 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     def set_overall_rate(self, rate: float) -> None:
         """Keep to another share of Telegram's budget (instances share it: see budget.py)."""
-        if self.overall is not None and abs(self.overall.max_rate - rate) >= 0.5:
-            self.overall = AsyncLimiter(rate, 1.0)  # requests already waiting keep the old one
+        if self.overall is not None:
+            self.overall.set_rate(rate)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for their turn in the overall pace now."""
+        return self.overall.waiting if self.overall is not None else 0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -195,7 +259,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             if group is not None:
                 await stack.enter_async_context(group)
             if chat_id is not None and self.overall is not None:
-                await stack.enter_async_context(self.overall)
+                await self.overall.acquire()
             yield
 
     def _group(self, chat_id: Any) -> AsyncLimiter | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
@@ -11,7 +11,7 @@ from telegram.ext import ExtBot
 
 from careerbot.announcements import event_buttons
 from careerbot.broadcasting import Outcome, Result
-from careerbot.faq import Faq
+from careerbot.faq import Event
 from careerbot.telegram.keyboard import keyboard
 from careerbot.telegram.limits import ONE_ATTEMPT, TelegramRateLimiter, seconds, sent_nothing
 
@@ -24,9 +24,9 @@ class TelegramSender:
     timeout, a dropped connection or a 5xx may come after Telegram delivered it: `unknown`.
     """
 
-    def __init__(self, bot: ExtBot[Any], faq: Callable[[], Faq]) -> None:
+    def __init__(self, bot: ExtBot[Any], events: Callable[[], Iterable[Event]]) -> None:
         self.bot = bot
-        self.faq = faq  # the FAQ now in use: it may be reloaded while a broadcast runs
+        self.events = events  # the events now on offer: the FAQ's (reloadable) and stored ones
 
     async def ready(self) -> None:
         """Return when a send could leave at once: no 429 window open, room in Telegram's pace.
@@ -44,7 +44,7 @@ class TelegramSender:
 
     async def send(self, chat_id: int, text: str, event_id: str | None = None) -> Result:
         """Send one copy; an event's announcement carries its link and calendar buttons."""
-        event = next((e for e in self.faq().events if e.id == event_id), None)
+        event = next((e for e in self.events() if e.id == event_id), None)
         markup = keyboard(event_buttons(event))
         try:
             # One attempt: the engine alone decides what may be sent again.

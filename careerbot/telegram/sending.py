@@ -41,7 +41,8 @@ def start_sending(application: Application[Any, Any, Any, Any, Any, Any], config
     async def unsubscribe_blocked(chat_id: int) -> None:
         await subscribers.unsubscribe(announcing.db, chat_id)
 
-    broadcaster = Broadcaster(announcing.db, TelegramSender(application.bot, lambda: announcing.faq),
+    broadcaster = Broadcaster(announcing.db, TelegramSender(application.bot,
+                                                             lambda: announcing.agenda.events),
                               rate=config.broadcast_rate, holder=instance,
                               on_blocked=unsubscribe_blocked,
                               on_progress=reporter(application, announcing))

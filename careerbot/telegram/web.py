@@ -1,8 +1,10 @@
 """The bot's web side on one port: Telegram's webhook, /healthz, /readyz and /metrics.
 
-An ASGI app (Starlette, served by uvicorn), as in python-telegram-bot's custom-webhook example:
-the webhook puts each update on the Application's queue, so handlers are the same as in polling.
-A call without the right secret token is refused with 403 before anything is read.
+An ASGI app (Starlette, served by uvicorn), as in python-telegram-bot's custom-webhook example,
+except that a webhook call is answered once its update is handled rather than queued: an
+instance that dies with updates in hand never said 200 for them, so Telegram sends them again
+(to another instance). A call without the right secret token is refused with 403 before anything
+is read.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import hmac
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,17 +22,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Update
-from telegram.ext import Application
+from telegram import Bot, Update
 
 log = logging.getLogger("careerbot.web")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Ready = Callable[[], Awaitable[bool]]
+Handle = Callable[[Update], Awaitable[None]]
 
 
-def web_app(application: Application[Any, Any, Any, Any, Any, Any], *, ready: Ready,
-            webhook_path: str | None = None, secret: str | None = None) -> Starlette:
+def web_app(handle: Handle, *, ready: Ready, bot: Bot, webhook_path: str | None = None,
+            secret: str | None = None) -> Starlette:
     """Health, readiness and metrics; and the webhook when `webhook_path` is given."""
     expected = (secret or "").encode()
 
@@ -41,12 +42,12 @@ def web_app(application: Application[Any, Any, Any, Any, Any, Any], *, ready: Re
             log.warning("webhook call refused: wrong or missing secret token")
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = Update.de_json(await request.json(), application.bot)
+            update = Update.de_json(await request.json(), bot)
         except Exception as error:  # unreadable: acknowledged, or Telegram would resend it forever
             log.warning("skipped a webhook update python-telegram-bot cannot read (%s)",
                         type(error).__name__)
             return PlainTextResponse("skipped")
-        await application.update_queue.put(update)
+        await handle(update)
         return PlainTextResponse("ok")
 
     async def healthz(_: Request) -> Response:

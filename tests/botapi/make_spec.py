@@ -25,7 +25,7 @@ METHODS: tuple[str, ...] = (
     "editMessageText", "editMessageReplyMarkup", "deleteMessage", "answerCallbackQuery",
     "answerInlineQuery", "sendDocument", "sendChatAction", "setMyCommands", "deleteMyCommands",
     "setMyDescription", "setMyShortDescription", "getMyCommands", "setChatMenuButton",
-    "copyMessage", "forwardMessage", "close", "logOut", "getChat",
+    "copyMessage", "forwardMessage", "close", "logOut", "getChat", "sendPhoto",
 )
 
 

@@ -217,7 +217,7 @@ def _message_target(params: Mapping[str, Any]) -> list[str]:
 
 
 def caption(params: Mapping[str, Any]) -> list[str]:
-    """sendDocument/copyMessage caption: "0-1024 characters after entities parsing"."""
+    """sendDocument/sendPhoto/copyMessage caption: "0-1024 characters after entities parsing"."""
     return check_formatted(params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
                            "caption", low=0, high=1024, what="caption")
 
@@ -301,6 +301,7 @@ METHOD_RULES: dict[str, list[MethodRule]] = {
     "editMessageText": [edit_message_text],
     "editMessageReplyMarkup": [_message_target],
     "sendDocument": [caption],
+    "sendPhoto": [caption],
     "copyMessage": [caption],
     "answerCallbackQuery": [answer_callback_query],
     "answerInlineQuery": [answer_inline_query],

@@ -94,7 +94,9 @@ Behaviour worth knowing: getUpdates honours ``offset`` (confirmed updates are dr
 ``limit``, ``allowed_updates`` and ``timeout`` (capped at ``max_poll_seconds``); a newer
 getUpdates ends a pending one with 409 as Telegram does; method names are case-insensitive;
 bodies may be form-encoded, multipart (files, ``attach://name``) or JSON. Texts with
-``parse_mode`` MarkdownV2/Markdown are only measured, not parsed (see ``formatting.py``).
+``parse_mode`` MarkdownV2/Markdown are only measured, not parsed (see ``formatting.py``). An
+uploaded sendPhoto must be a PNG or JPEG within Telegram's limits (10 MB, width + height <= 10000,
+ratio <= 20); the PNG's size is read into the answer's PhotoSize.
 """
 
 from __future__ import annotations
@@ -124,11 +126,11 @@ JsonDict = dict[str, Any]
 
 # Methods whose success puts (or changes) a message in a chat: what wait_reply waits for.
 REPLY_METHODS = frozenset({
-    "sendMessage", "sendDocument", "copyMessage", "forwardMessage", "editMessageText",
+    "sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "editMessageText",
     "editMessageReplyMarkup",
 })
 # Methods counted by rate_limit().
-SEND_METHODS = frozenset({"sendMessage", "sendDocument", "copyMessage", "forwardMessage"})
+SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage"})
 # Update kinds Telegram leaves out unless asked for ("Specify an empty list to receive all update
 # types except chat_member, message_reaction, and message_reaction_count (default)").
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -970,6 +972,21 @@ class BotApiDouble:
         content.update(self._caption(params))
         return self._bot_send(call, chat, content, params)
 
+    def _m_sendPhoto(self, params: JsonDict, call: Call) -> JsonDict:
+        chat = self._target_chat(call.method, params["chat_id"])
+        photo = params["photo"]
+        file_id = self._file_id("photo")
+        if isinstance(photo, UploadedFile):
+            width, height = _photo_size(photo)
+            sizes: list[JsonDict] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": width,
+                                      "height": height, "file_size": len(photo.data)}]
+        else:
+            sizes = [{"file_id": photo if "://" not in photo else file_id, "file_unique_id": f"u{file_id}",
+                      "width": 1280, "height": 1280}]
+        content: JsonDict = {"photo": sizes}
+        content.update(self._caption(params))
+        return self._bot_send(call, chat, content, params)
+
     def _m_copyMessage(self, params: JsonDict, call: Call) -> JsonDict:
         source = self._source_message(params, "copy")
         chat = self._target_chat(call.method, params["chat_id"])
@@ -1341,6 +1358,29 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
             raise ValueError("the form body is not UTF-8") from None
         return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
     raise ValueError(f"unsupported Content-Type {content_type!r}")
+
+
+def _photo_size(photo: UploadedFile) -> tuple[int, int]:
+    """Width and height of an uploaded PNG or JPEG, held to sendPhoto's limits.
+
+    "The photo must be at most 10 MB in size. The photo's width and height must not exceed 10000
+    in total. Width and height ratio must be at most 20."
+    """
+    data = photo.data
+    if len(data) > 10 * 1024 * 1024:
+        raise ApiError(400, "Bad Request: PHOTO_INVALID", violation=(
+            f"sendPhoto: photo of {len(data)} bytes, at most 10 MB"))
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    elif data.startswith(b"\xff\xd8"):
+        return 1280, 1280  # JPEG: its size is not read here
+    else:
+        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED", violation=(
+            "sendPhoto: the uploaded photo is neither a PNG nor a JPEG"))
+    if width + height > 10000 or max(width, height) > 20 * max(min(width, height), 1):
+        raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS", violation=(
+            f"sendPhoto: {width}x{height}: width + height must be at most 10000 and the ratio at most 20"))
+    return width, height
 
 
 def _multipart(content_type: str, body: bytes) -> Iterator[tuple[str, str | UploadedFile]]:
