@@ -310,6 +310,16 @@ def text(key: str, lang: Lang = "fr", **values: str) -> Reply:
     return Reply(TEXTS[lang][key].format(**values))
 
 
+# The organisers' commands, shown in their own Telegram menu (name, French description).
+ORGANISER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("evenement", "Organisateurs : créer un événement"),
+    ("annonce", "Organisateurs : écrire une annonce aux abonnés"),
+    ("annonces", "Organisateurs : les dernières annonces et leur bilan"),
+    ("stats", "Organisateurs : ce que demandent les candidats"),
+    ("annuler", "Organisateurs : abandonner le brouillon en cours"),
+)
+
+
 def my_id(user_id: int, lang: Lang = "fr") -> Reply:
     """/monid: the user's Telegram id, and how an organiser gets it added."""
     return text("my_id", lang, id=str(user_id))

@@ -73,15 +73,17 @@ def check_button_ids(sources: Sources, today: date) -> Iterator[Problem]:
                                    ("theme", "de thème", sources.themes),
                                    ("event", "d'événement", sources.events)):
         longest = max_id_length(kind)
+        # the hint asks for what fits the deep link too, so one edit settles both checks
+        fits = min(longest, START_LIMIT - len(f"{kind}-")) if kind != "entry" else longest
         for record, origin in records:
             if len(record.id.encode()) > longest:
                 yield Problem(origin.path, origin.line("id"),
                               f"identifiant {kind_fr} {record.id!r} trop long pour un bouton "
                               f"Telegram ({len(record.id)} caractères, limite {longest})",
-                              f"raccourcissez-le à {longest} caractères au plus",
+                              f"raccourcissez-le à {fits} caractères au plus",
                               message_en=f"{kind} id {record.id!r} is too long for a Telegram "
                               f"button ({len(record.id)} characters; {longest} fit in {LIMIT} "
-                              "bytes)", hint_en=f"shorten it to at most {longest} characters")
+                              "bytes)", hint_en=f"shorten it to at most {fits} characters")
 
 
 START_LIMIT = 64  # characters of a t.me deep link's start parameter

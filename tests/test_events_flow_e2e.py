@@ -386,7 +386,8 @@ def test_same_id_in_file_and_database_stops_the_start(double: BotApiDouble,
 
 def test_a_stored_event_is_reminded_to_its_followers(tmp_path: Path) -> None:
     """The worker reminds the followers of an event added from Telegram once, with its calendar
-    button; others get nothing (a bot of its own: one poller per Bot API).
+    button, in its region: followers who chose it or no region at all, not those who chose only
+    another one; others get nothing (a bot of its own: one poller per Bot API).
     """
     start = datetime.now(UTC) + timedelta(hours=3)
     data = tmp_path / "data"
@@ -394,9 +395,17 @@ def test_a_stored_event_is_reminded_to_its_followers(tmp_path: Path) -> None:
     seed(data, Event(event_id, "Atelier CV", start, start + timedelta(hours=1), "Nantes",
                      "https://fp21.fr/atelier", ("sans-concours",), "Relire son CV.",
                      region="pays-de-la-loire"))
+    regional = {7004: {"pays-de-la-loire"}, 7005: {"occitanie", "en-ligne"}}
+
+    async def subscribe_regional() -> None:
+        engine = open_engine(default_url(data))
+        for chat, regions in regional.items():
+            await subscribers.subscribe(sessions(engine), chat, "fr", ["evenements"], regions)
+        await engine.dispose()
+    asyncio.run(subscribe_regional())
     env = {"CAREERBOT_ADMIN_IDS": str(ADMIN), "CAREERBOT_DATA_DIR": str(data)}
     with BotApiDouble() as double:
-        for chat in FOLLOWERS:
+        for chat in (*FOLLOWERS, *regional):
             double.my_chat_member(chat, "member")
 
         def reminders(chat: int) -> list[SentMessage]:
@@ -405,9 +414,11 @@ def test_a_stored_event_is_reminded_to_its_followers(tmp_path: Path) -> None:
 
         with running_bot(double, FIXTURES / "faq", tmp_path, env):
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not all(reminders(c) for c in (7001, 7002)):
+            while time.monotonic() < deadline and not all(reminders(c)
+                                                          for c in (7001, 7002, 7004)):
                 time.sleep(0.2)
             time.sleep(1.0)
         assert [len(reminders(chat)) for chat in FOLLOWERS] == [1, 1, 0]
+        assert [len(reminders(chat)) for chat in regional] == [1, 0]
         assert encode(cb.Calendar(event_id)) in reminders(7002)[0].callback_data
         double.assert_no_violations()

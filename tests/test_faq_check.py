@@ -461,23 +461,25 @@ def test_a_byte_that_is_not_utf8_is_located(faq_dir: Path) -> None:
 
 
 def test_event_id_too_long_for_a_button(faq_dir: Path) -> None:
-    """An event id that would not fit the announce button's 64 bytes is reported with the fix."""
+    """An event id that would not fit the announce button's 64 bytes is reported with the fix,
+    one that fits its deep link too.
+    """
     path = faq_dir / "events.yaml"
     long_id = "mission-de-fp21-au-quebec-et-a-montreal-pour-les-jeunes-agents"  # 62 characters
     edit(path, "  - id: mission-quebec-2019", f"  - id: {long_id}")
     assert problems(faq_dir) == [
         f"{path}:{line_of(path, long_id)}: identifiant d'événement {long_id!r} trop long pour un "
-        "bouton Telegram (62 caractères, limite 59) (raccourcissez-le à 59 caractères au plus)"]
+        "bouton Telegram (62 caractères, limite 59) (raccourcissez-le à 58 caractères au plus)"]
 
 
 def test_event_id_too_long_for_a_deep_link(faq_dir: Path) -> None:
     """An event id that fits its button but not t.me's 64-character start=event-<id> is reported."""
     path = faq_dir / "events.yaml"
-    long_id = "mission-de-fp21-au-quebec-et-a-montreal-pour-jeunes-agents-1"  # 60 characters
+    long_id = "mission-de-fp21-au-quebec-et-a-montreal-pour-jeunes-agent-1"  # 59 characters
     edit(path, "  - id: mission-quebec-2019", f"  - id: {long_id}")
     assert problems(faq_dir) == [
         f"{path}:{line_of(path, long_id)}: identifiant d'événement {long_id!r} trop long pour un "
-        "lien t.me (60 caractères, limite 58) (raccourcissez-le à 58 caractères au plus)"]
+        "lien t.me (59 caractères, limite 58) (raccourcissez-le à 58 caractères au plus)"]
 
 
 def test_entry_id_too_long_for_a_button(faq_dir: Path) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -293,3 +295,22 @@ def test_monid_answers_anyone_with_their_id_and_never_logs_it(double: BotApiDoub
     assert "987654321" not in bot.read_text()
     commands = [c for c in double.calls if c.method == "setMyCommands"]
     assert any("monid" in str(c.params["commands"]) for c in commands)
+
+
+def test_organisers_get_a_menu_with_their_commands(double: BotApiDouble, bot: Path) -> None:
+    """At start, each organiser's chat gets a menu with the organisers' commands; the public
+    menu has none of them.
+    """
+    def field(call: Any, name: str) -> Any:
+        value = call.params.get(name)
+        return json.loads(value) if isinstance(value, str) else value
+
+    commands = [c for c in double.calls if c.method == "setMyCommands" and c.ok]
+    own = [c for c in commands if (field(c, "scope") or {}).get("chat_id") == ADMIN]
+    public = [c for c in commands if (field(c, "scope") or {}).get("type") == "default"]
+    assert own and public
+    names = {entry["command"] for entry in field(own[0], "commands")}
+    assert {"evenement", "annonce", "annonces", "stats", "monid", "start"} <= names
+    for call in public:
+        listed = {entry["command"] for entry in field(call, "commands")}
+        assert not listed & {"evenement", "annonce", "annonces", "stats"}

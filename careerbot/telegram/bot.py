@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -35,7 +36,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -641,8 +642,22 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
                                          language_code=code),
                      bot.set_my_description(DESCRIPTION[lang], language_code=code),
                      bot.set_my_short_description(SHORT_DESCRIPTION[lang], language_code=code)]
+    announcing = application.bot_data["careerbot"].announcing
+    organisers = [BotCommand(*c[:2]) for c in (*COMMANDS, *ui.ORGANISER_COMMANDS)]
+    requests += [_organiser_menu(bot, admin, organisers)
+                 for admin in (announcing.admins if announcing is not None else ())]
     await asyncio.gather(*requests)
     log.info("bot @%s ready", bot.username)
+
+
+async def _organiser_menu(bot: ExtBot[Any], admin: int, commands: list[BotCommand]) -> None:
+    """An organiser's own menu, with their commands (Telegram refuses a chat that never wrote
+    to the bot: they get the public menu until the next start).
+    """
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
+    except TelegramError as error:
+        log.info("an organiser's menu was not set (%s)", type(error).__name__)
 
 
 class TolerantBot(ExtBot[Any]):
