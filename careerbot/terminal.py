@@ -51,6 +51,9 @@ def respond(conversation: Conversation, previous: Reply, text: str) -> Reply:
     choice = ascii_int(text)
     if choice is not None and 1 <= choice <= len(actions):
         return conversation.act(actions[choice - 1].action or "")
+    if choice is not None and actions:  # a number beside the choices: say which ones there are
+        return Reply(f"Tapez un numéro entre 1 et {len(actions)}, ou écrivez votre question.",
+                     previous.buttons)
     command = COMMANDS.get(text.split(" ")[0].lower())
     if command:
         return conversation.follow(command)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from careerbot import callbacks as cb
 from careerbot.conversation import Conversation, format_date
 from careerbot.faq_loader import load_faq
 from careerbot.matching import Matcher, Settings
@@ -252,3 +253,16 @@ def test_terminal_choice_accepts_ascii_digits_only(faq_dir: Path) -> None:
     menu = talk.welcome()
     assert respond(talk, menu, "1").html == talk.act("1l").html
     assert respond(talk, menu, "²").match is not None
+
+
+def test_terminal_number_beside_the_choices_says_which_there_are(faq_dir: Path) -> None:
+    """"3" under a single choice is a mistyped choice, not a question: the bot says the range
+    and keeps the same choices, so "1" still works.
+    """
+    talk = conversation(faq_dir, NOW)
+    events = talk.follow(cb.Events())
+    again = respond(talk, events, "3")
+    count = len(events.actions())
+    assert again.html == f"Tapez un numéro entre 1 et {count}, ou écrivez votre question."
+    assert again.actions() == events.actions()
+    assert respond(talk, again, "1").html == talk.act(events.actions()[0].action or "").html
