@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.botapi.server import BotApiDouble
+from careerbot.callbacks import Action, decode
+from tests.botapi.server import BotApiDouble, Call, SentMessage
 
 CAREERBOT = Path(sys.executable).parent / "careerbot"
 
@@ -161,3 +162,25 @@ def subscribe_all(url: str, chats: Sequence[int]) -> None:
         finally:
             await engine.dispose()
     asyncio.run(write())
+
+
+def press(double: BotApiDouble, user: int, message_id: int, data: str) -> Call:
+    """Press a button and wait until the bot answered the query (it does so last): that answer."""
+    mark = len(double.calls)
+    double.press_button(user, message_id, data)
+    return double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
+
+
+def shown(double: BotApiDouble, chat: int, message_id: int) -> SentMessage:
+    """A bot message as it reads now."""
+    return next(m for m in double.messages_to(chat) if m.message_id == message_id)
+
+
+def payload(double: BotApiDouble, chat: int, message_id: int, kind: type[Action],
+            **fields: object) -> str:
+    """The callback data of the message's button of this kind (and these arguments)."""
+    for data in shown(double, chat, message_id).callback_data:
+        action = decode(data)
+        if isinstance(action, kind) and all(getattr(action, k) == v for k, v in fields.items()):
+            return data
+    raise AssertionError(f"no {kind.__name__} button on message {message_id}")

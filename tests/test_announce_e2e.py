@@ -21,7 +21,7 @@ from careerbot.callbacks import decode, encode
 from careerbot.storage.database import default_url
 from tests.botapi.server import BotApiDouble, Call, SentMessage
 from tests.conftest import REPO
-from tests.telegram_harness import start_bot, stop_bot, subscribe_all
+from tests.telegram_harness import payload, press, shown, start_bot, stop_bot, subscribe_all
 
 ADMIN = 42
 _users = itertools.count(5000)
@@ -76,26 +76,7 @@ def rows(data: Path, sql: str) -> list[tuple[object, ...]]:
         return list(connection.execute(sql))
 
 
-def press(double: BotApiDouble, user: int, message_id: int, data: str) -> Call:
-    """Press a button and wait until the bot answered the query (it does so last): that answer."""
-    mark = len(double.calls)
-    double.press_button(user, message_id, data)
-    return double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
 
-
-def shown(double: BotApiDouble, chat: int, message_id: int) -> SentMessage:
-    """A bot message as it reads now."""
-    return next(m for m in double.messages_to(chat) if m.message_id == message_id)
-
-
-def payload(double: BotApiDouble, chat: int, message_id: int, kind: type[cb.Action],
-            **fields: object) -> str:
-    """The callback data of the message's button of this kind (and these arguments)."""
-    for data in shown(double, chat, message_id).callback_data:
-        action = decode(data)
-        if isinstance(action, kind) and all(getattr(action, k) == v for k, v in fields.items()):
-            return data
-    raise AssertionError(f"no {kind.__name__} button on message {message_id}")
 
 
 def tap(double: BotApiDouble, chat: int, message_id: int, kind: type[cb.Action],

@@ -24,7 +24,7 @@ from careerbot.storage import events, subscribers
 from careerbot.storage.database import default_url, migrate, open_engine, sessions
 from tests.botapi.server import BotApiDouble, Call, SentMessage
 from tests.conftest import FIXTURES
-from tests.telegram_harness import launch_bot, running_bot, stop_bot
+from tests.telegram_harness import launch_bot, payload, press, running_bot, shown, stop_bot
 
 ADMIN = 42
 FOLLOWERS = {7001: ["evenements"], 7002: ["sans-concours"], 7003: ["alternance"]}
@@ -104,12 +104,6 @@ def said(double: BotApiDouble, user: int, text: str) -> list[Call]:
             and c.params.get("chat_id") == user]
 
 
-def press(double: BotApiDouble, user: int, message_id: int, data: str) -> Call:
-    """Press a button; the bot's answer to the query (it answers last)."""
-    mark = len(double.calls)
-    double.press_button(user, message_id, data)
-    return double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
-
 
 def press_again(double: BotApiDouble, user: int, message: Call, data: str) -> Call:
     """A second tap on a button the message showed before it was edited (a double tap races the
@@ -122,19 +116,6 @@ def press_again(double: BotApiDouble, user: int, message: Call, data: str) -> Ca
     return double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
 
 
-def shown(double: BotApiDouble, chat: int, message_id: int) -> SentMessage:
-    """A bot message as it reads now."""
-    return next(m for m in double.messages_to(chat) if m.message_id == message_id)
-
-
-def button(double: BotApiDouble, chat: int, message_id: int, kind: type[cb.Action],
-           **fields: object) -> str:
-    """The callback data of the message's button of this kind (and these arguments)."""
-    for data in shown(double, chat, message_id).callback_data:
-        action = decode(data)
-        if isinstance(action, kind) and all(getattr(action, k) == v for k, v in fields.items()):
-            return data
-    raise AssertionError(f"no {kind.__name__} button on message {message_id}")
 
 
 def in_days(days: int, hour: str = "18h30") -> str:
@@ -149,15 +130,15 @@ def create(double: BotApiDouble, title: str, when: str, topic: str) -> tuple[Cal
     assert "Où ?" in say(double, ADMIN, when).params["text"]
     region = say(double, ADMIN, "Maison des associations, 12 rue de la Paix, Lyon")
     message = region.result["message_id"]
-    press(double, ADMIN, message, button(double, ADMIN, message, cb.EventRegion,
+    press(double, ADMIN, message, payload(double, ADMIN, message, cb.EventRegion,
                                          region="auvergne-rhone-alpes"))
     assert "Le lien" in (shown(double, ADMIN, message).text or "")
     assert "une ou deux lignes" in say(double, ADMIN, "https://fp21.fr/rencontre").params["text"]
     topics = say(double, ADMIN, "Rencontre avec de jeunes agents.\nEntrée libre.")
     message = topics.result["message_id"]
-    press(double, ADMIN, message, button(double, ADMIN, message, cb.EventTopic, topic=topic))
+    press(double, ADMIN, message, payload(double, ADMIN, message, cb.EventTopic, topic=topic))
     mark = len(double.calls)
-    press(double, ADMIN, message, button(double, ADMIN, message, cb.EventTopicsDone))
+    press(double, ADMIN, message, payload(double, ADMIN, message, cb.EventTopicsDone))
     sent = [c for c in double.calls[mark:] if c.ok and c.method == "sendMessage"]
     return sent[-2], sent[-1]
 
@@ -241,7 +222,7 @@ def test_event_created_in_telegram_shows_at_once(double: BotApiDouble, bot: None
     assert "Auvergne-Rhône-Alpes" in controls.params["text"]
     assert "Emplois sans concours" in controls.params["text"]
     message = controls.result["message_id"]
-    confirm = button(double, ADMIN, message, cb.EventConfirm)
+    confirm = payload(double, ADMIN, message, cb.EventConfirm)
     press(double, ADMIN, message, confirm)
     assert "est publié" in (shown(double, ADMIN, message).text or "")
     started = time.monotonic()
@@ -297,7 +278,7 @@ def test_edit_the_date_then_cancel_with_notice(double: BotApiDouble, bot: None,
     """
     _, controls = create(double, "Forum de l'alternance", in_days(5), "sans-concours")
     press(double, ADMIN, controls.result["message_id"],
-          button(double, ADMIN, controls.result["message_id"], cb.EventConfirm))
+          payload(double, ADMIN, controls.result["message_id"], cb.EventConfirm))
     message, edit = organiser_listing(double, "Forum de l'alternance")
     listing = shown(double, ADMIN, message)
     assert encode(cb.AnnounceEvent("soiree-2030")) in listing.callback_data
@@ -308,14 +289,14 @@ def test_edit_the_date_then_cancel_with_notice(double: BotApiDouble, bot: None,
     choose = double.wait_for(lambda c: c.ok and c.method == "sendMessage", since=mark)
     assert "Que voulez-vous changer" in choose.params["text"]
     press(double, ADMIN, choose.result["message_id"],
-          button(double, ADMIN, choose.result["message_id"], cb.EventField, field="when"))
+          payload(double, ADMIN, choose.result["message_id"], cb.EventField, field="when"))
     new_date = in_days(9, "10h")
     mark = len(double.calls)
     double.send_text(ADMIN, new_date)
     preview = double.wait_for(lambda c: c.ok and c.method == "sendMessage"
                               and "Aperçu" in c.params["text"], since=mark)
     press(double, ADMIN, preview.result["message_id"],
-          button(double, ADMIN, preview.result["message_id"], cb.EventConfirm))
+          payload(double, ADMIN, preview.result["message_id"], cb.EventConfirm))
     assert "Le rappel suivra la nouvelle date" in (
         shown(double, ADMIN, preview.result["message_id"]).text or "")
     moved = datetime.strptime(new_date, "%d/%m/%Y 10h").replace(hour=10, tzinfo=PARIS)
@@ -331,7 +312,7 @@ def test_edit_the_date_then_cancel_with_notice(double: BotApiDouble, bot: None,
     press(double, ADMIN, message, ask_cancel)
     question = double.wait_for(lambda c: c.ok and c.method == "sendMessage", since=mark)
     assert "prévenir les 2 abonné(s)" in question.params["text"]
-    notify = button(double, ADMIN, question.result["message_id"], cb.CancelEvent, notify=True)
+    notify = payload(double, ADMIN, question.result["message_id"], cb.CancelEvent, notify=True)
     press(double, ADMIN, question.result["message_id"], notify)
     assert "part vers 2 abonné(s)" in (shown(double, ADMIN, question.result["message_id"]).text
                                        or "")
@@ -357,7 +338,7 @@ def test_announce_lists_events_to_come(double: BotApiDouble, bot: None) -> None:
     """
     listing = say(double, ADMIN, "/annonce evenement")
     assert listing.params["text"] == "📣 Quel événement annoncer ?"
-    choice = button(double, ADMIN, listing.result["message_id"], cb.AnnounceEvent,
+    choice = payload(double, ADMIN, listing.result["message_id"], cb.AnnounceEvent,
                     event="soiree-2030")
     mark = len(double.calls)
     press(double, ADMIN, listing.result["message_id"], choice)

@@ -38,6 +38,7 @@ from tests.telegram_harness import (
     free_port,
     http_get,
     launch_bot,
+    payload,
     post_update,
     stop_all,
     subscribe_all,
@@ -183,16 +184,6 @@ def press(double: BotApiDouble, cluster: Cluster, name: str, user: int, message_
     return double.wait_for(lambda c: c.method == "answerCallbackQuery"
                            and c.params["callback_query_id"] == query_id, timeout=10, since=mark)
 
-
-def payload(double: BotApiDouble, chat: int, message_id: int, kind: type[cb.Action],
-            **fields: object) -> str:
-    """The callback data of the message's button of this kind (and these arguments)."""
-    shown = next(m for m in double.messages_to(chat) if m.message_id == message_id)
-    for data in shown.callback_data:
-        action = decode(data)
-        if isinstance(action, kind) and all(getattr(action, k) == v for k, v in fields.items()):
-            return data
-    raise AssertionError(f"no {kind.__name__} button on message {message_id}")
 
 
 def announce(double: BotApiDouble, cluster: Cluster, text_: str) -> tuple[int, int]:

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from careerbot import callbacks as cb
-from careerbot.callbacks import decode
 from careerbot.regions import ONLINE
 from careerbot.storage import subscribers
 from careerbot.storage.database import default_url, migrate, open_engine, sessions
 from tests.botapi.server import BotApiDouble, Call
 from tests.conftest import FIXTURES
-from tests.telegram_harness import running_bot
+from tests.telegram_harness import payload, running_bot
+from tests.telegram_harness import press as press_data
 
 ADMIN = 42
 AHEAD = str(24 * 365 * 10)  # hours: every 2030 event counts as "tomorrow" for these tests
@@ -153,12 +153,8 @@ def organiser_says(double: BotApiDouble, text: str, answer: str, **options: obje
 def press(double: BotApiDouble, user: int, message_id: int, kind: type[cb.Action],
           **fields: object) -> Call:
     """Press the message's button of this kind (and arguments); wait for the query's answer."""
-    message = next(m for m in double.messages_to(user) if m.message_id == message_id)
-    data = next(d for d in message.callback_data if isinstance(action := decode(d), kind)
-                and all(getattr(action, k) == v for k, v in fields.items()))
-    mark = len(double.calls)
-    double.press_button(user, message_id, data)
-    return double.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
+    return press_data(double, user, message_id,
+                      payload(double, user, message_id, kind, **fields))
 
 
 FORUM, WEBINAR, EVENING = "Forum de Rennes", "Webinaire des concours", "Soirée des futurs agents"
