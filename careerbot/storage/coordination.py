@@ -34,18 +34,17 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
 
 
-async def first_sight(sessions: Sessions, update_id: int, holder: str = "",
-                     *, settled: bool = True) -> bool:
+async def first_sight(sessions: Sessions, update_id: int, holder: str = "") -> bool:
     """Record that `holder` takes an update; False when an instance already took it (Telegram
     redelivers a webhook call that failed or timed out).
 
-    A webhook update is taken unsettled, and `settle`d once handled: a redelivered copy then
-    knows whether the first taker finished or died on it (see `redelivered`).
+    The update is taken unsettled, and `settle`d once handled: a redelivered copy then knows
+    whether the first taker finished or died on it (see `redelivered`).
     """
     async with sessions.begin() as session:
         result = await session.execute(
             _insert(session, UpdateSeen).values(update_id=update_id, seen_at=_now(),
-                                                holder=holder, done=settled)
+                                                holder=holder, done=False)
             .on_conflict_do_nothing(index_elements=["update_id"]))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -118,7 +118,6 @@ class Services:
     announcing: Announcing | None = None
     # Names this process to its peers (heartbeats, leases, updates taken); says nothing of anyone.
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    webhook: bool = False  # updates come by webhook: each is settled once handled
 
     @property
     def conversation(self) -> Conversation:
@@ -238,8 +237,7 @@ async def take_once(update: Update, context: CareerContext) -> None:
     if announcing is None:
         return
     try:
-        first = await coordination.first_sight(announcing.db, update.update_id, services.instance,
-                                               settled=not services.webhook)
+        first = await coordination.first_sight(announcing.db, update.update_id, services.instance)
         while not first:
             state = await coordination.redelivered(announcing.db, update.update_id,
                                                    services.instance)
@@ -731,9 +729,7 @@ def build_application(config: Config, conversation: Conversation, *,
     assistant = Assistant(conversation, db=announcing.db if announcing else None,
                           tag_key=config.token, throttle=throttle or Throttle(),
                           shared_throttle=shared)
-    application.bot_data["careerbot"] = Services(
-        assistant, config.admin_chat_id, announcing,
-        webhook=config.webhook_url is not None and config.role != "worker")
+    application.bot_data["careerbot"] = Services(assistant, config.admin_chat_id, announcing)
     new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
     private = filters.ChatType.PRIVATE
     addressed = AddressedInGroup(lambda: bot.username, lambda: bot.id)
