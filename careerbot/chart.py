@@ -15,7 +15,7 @@ import struct
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from careerbot.stats import OUTCOMES, Figures, as_json
+from careerbot.stats import OUTCOMES, Figures, as_json, broadcast_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -174,7 +174,7 @@ def _broadcasts(axes: Axes, figures: Figures) -> None:
     if not shown:
         _empty(axes, "Pas encore d'annonce")
         return
-    labels = [f"#{b.id} {'rappel' if b.kind == 'reminder' else 'annonce'} {b.day:%d/%m}"
+    labels = [f"#{b.id} {broadcast_label(b.kind)} {b.day:%d/%m}"
               for b in shown][::-1]
     sent = [b.sent for b in shown][::-1]
     blocked = [b.blocked for b in shown][::-1]

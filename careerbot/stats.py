@@ -102,7 +102,7 @@ class BroadcastCount:
     """A recent announcement or reminder, and what became of its copies."""
 
     id: int
-    kind: str  # announce | reminder
+    kind: str  # announce | reminder | old-reminder (its event moved) | cancellation
     day: date
     sent: int
     blocked: int
@@ -165,6 +165,14 @@ def as_json(figures: Figures) -> dict[str, Any]:
     }
 
 
+BROADCAST_LABELS = {"reminder": "rappel", "old-reminder": "rappel", "cancellation": "annulation"}
+
+
+def broadcast_label(kind: str) -> str:
+    """What organisers call a broadcast of this kind."""
+    return BROADCAST_LABELS.get(kind, "annonce")
+
+
 def as_text(figures: Figures) -> str:
     """The figures for a terminal, in French."""
     labels = dict(OUTCOMES)
@@ -181,7 +189,7 @@ def as_text(figures: Figures) -> str:
     lines += [f"{s.points[-1][1]:>7}  {'région' if s.kind == 'region' else 'sujet'} : {s.label}"
               for s in figures.subscribers if s.points] or ["      -"]
     lines += ["", "# Dernières annonces : envoyés / bloqués / incertains"]
-    lines += [f"  #{b.id} {'rappel' if b.kind == 'reminder' else 'annonce'} du {b.day:%d/%m} : "
+    lines += [f"  #{b.id} {broadcast_label(b.kind)} du {b.day:%d/%m} : "
               f"{b.sent} / {b.blocked} / {b.uncertain} (sur {b.total})"
               for b in figures.broadcasts] or ["      -"]
     return "\n".join(lines) + "\n"

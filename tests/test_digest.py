@@ -18,7 +18,7 @@ from careerbot.faq import Event
 from careerbot.faq_loader import load_faq
 from careerbot.matching import Matcher, Settings
 from careerbot.reporting import Group
-from careerbot.stats import PARIS
+from careerbot.stats import PARIS, broadcast_label
 from careerbot.storage import stats as stored
 from careerbot.storage.database import migrate, open_engine, sessions
 from careerbot.storage.models import Unanswered
@@ -42,6 +42,16 @@ def test_due_from_monday_nine_to_the_end_of_wednesday() -> None:
     for later in range(3, 7):
         assert not digest.due(monday + timedelta(days=later, hours=10))
     assert not digest.due(monday - timedelta(days=1) + timedelta(hours=10))  # Sunday
+
+
+def test_every_kind_of_broadcast_is_named_for_organisers() -> None:
+    """The last broadcasts of /stats (picture and text) say reminder, cancellation or
+    announcement, including a reminder retired when its event moved.
+    """
+    named = {kind: broadcast_label(kind)
+             for kind in ("announce", "reminder", "old-reminder", "cancellation")}
+    assert named == {"announce": "annonce", "reminder": "rappel", "old-reminder": "rappel",
+                     "cancellation": "annulation"}
 
 
 def test_the_week_is_read_in_paris_time() -> None:

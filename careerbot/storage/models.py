@@ -86,7 +86,8 @@ class Broadcast(Base):
                             postgresql_where=text("kind = 'reminder'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), default="announce")  # announce | reminder
+    # announce | reminder | old-reminder (its event moved) | cancellation (an event's notice)
+    kind: Mapped[str] = mapped_column(String(16), default="announce")
     event_id: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     topics: Mapped[str] = mapped_column(String(512), default="")  # comma-separated; "" = all
@@ -164,7 +165,7 @@ class UpdateSeen(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     holder: Mapped[str] = mapped_column(String(64), default="")  # the instance that took it
-    done: Mapped[bool] = mapped_column(default=True)  # handled (or taken by polling)
+    done: Mapped[bool] = mapped_column(default=False)  # settled: handled by its holder
 
 
 class Lease(Base):
