@@ -10,7 +10,7 @@ process's memory holds it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from careerbot import announcements as ui
 from careerbot.conversation import Conversation, Lang, Reply
@@ -40,6 +40,12 @@ class Assistant:
     # Messages per day and outcome, counted in memory and flushed every 15 s by the channel
     # (storage.stats.flush_forever): one increment per message, no write per message.
     tally: Tally = field(default_factory=Tally)
+    kept: feedback.UnansweredLog | None = field(init=False, default=None)  # with a database
+    write_after: InitVar[float] = feedback.WRITE_AFTER
+
+    def __post_init__(self, write_after: float) -> None:
+        if self.db is not None:
+            self.kept = feedback.UnansweredLog(self.db, write_after)
 
     def tag(self, user: int) -> str:
         """The one-way tag that links a user's recent questions and ratings to them."""
@@ -62,7 +68,7 @@ class Assistant:
             self.tally.add(status, reply.match.entry_id if reply.match and status == "answer"
                            else None)
         if status in ("fallback", "suggest"):
-            await self._keep_unanswered(user, question, status)
+            self._keep_unanswered(user, question, status)
         elif status == "answer" and self.db is not None and reply.match and reply.match.entry_id:
             reply = ui.with_feedback(reply, reply.match.entry_id, lang)
         return reply
@@ -77,6 +83,8 @@ class Assistant:
         ("sent", text), ("nothing", None) or ("capped", None) after 3 in a day.
         """
         if self.db is not None:
+            if self.kept is not None:
+                await self.kept.flush()  # the question may still be waiting to be written
             return await feedback.hand_to_team(self.db, self.tag(user))
         question = self.pending.pop(user, None)
         if not question:
@@ -85,9 +93,20 @@ class Assistant:
             return "capped", None
         return "sent", question
 
-    async def _keep_unanswered(self, user: int, question: str, status: str) -> None:
-        if self.db is not None:
-            await feedback.record_unanswered(self.db, question, status, self.tag(user))
+    async def forget_waiting(self, user: int) -> None:
+        """Before /oublier erases a user's stored questions: drop those not written yet."""
+        self.pending.pop(user, None)
+        if self.kept is not None:
+            await self.kept.forget(self.tag(user))
+
+    async def close(self) -> None:
+        """At a clean stop: write the questions still waiting."""
+        if self.kept is not None:
+            await self.kept.close()
+
+    def _keep_unanswered(self, user: int, question: str, status: str) -> None:
+        if self.kept is not None:  # written behind the reply (see feedback.UnansweredLog)
+            self.kept.add(question, status, self.tag(user))
             return
         self.pending[user] = question
         self.pending.move_to_end(user)

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -114,7 +114,8 @@ def test_forget_erases_everything(double: BotApiDouble, bot: object, data: Path)
     press(double, user, menu.result["message_id"], "1s:all")
     press(double, user, menu.result["message_id"], "1ss")
     say(double, user, f"xkcd quasar {user} nébuleuse")  # unanswered, so kept for maintainers
-    assert rows(data, f"select status from unanswered where text like '%quasar {user}%'") != []
+    wait_until(lambda: rows(data, f"select status from unanswered where text like "
+                                  f"'%quasar {user}%'") != [], timeout=5)  # behind the reply
     ask = say(double, user, "/oublier")
     press(double, user, ask.result["message_id"], "1o:1")
     assert (double.messages_to(user)[-1].text or "").startswith(
@@ -133,7 +134,8 @@ def test_feedback_and_unanswered_are_stored_without_identity(double: BotApiDoubl
     press(double, user, answer.result["message_id"], "1f:pacte:0")
     assert rows(data, "select entry_id, helpful from feedback") == [("pacte", 0)]
     say(double, user, "blorp snark quux")
-    assert ("blorp snark quux", "fallback") in rows(data, "select text, status from unanswered")
+    wait_until(lambda: ("blorp snark quux", "fallback")
+               in rows(data, "select text, status from unanswered"), timeout=5)
     columns = {c[1] for t in ("feedback", "unanswered")
                for c in rows(data, f"pragma table_info({t})")}
     assert not columns & {"chat_id", "user_id"}
@@ -233,11 +235,11 @@ def copies(double: BotApiDouble, chat: int, text: str) -> int:
     return sum(1 for m in double.messages_to(chat) if m.text and m.text == text)
 
 
-def wait_until(condition: object, timeout: float) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float) -> None:
     """Poll a condition (a callable) until true."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.1)
     raise AssertionError("condition not met in time")

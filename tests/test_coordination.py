@@ -123,9 +123,10 @@ def test_a_question_goes_to_the_team_once_and_at_most_three_a_day(tmp_path: Path
     async def scenario() -> list[tuple[str, str | None]]:
         engine, db = await fresh(tmp_path)
         got = [await feedback.hand_to_team(db, "tag-a")]
+        kept = feedback.UnansweredLog(db)
         for number in range(4):
-            await feedback.record_unanswered(db, f"question {number} 06 12 34 56 78", "fallback",
-                                             "tag-a")
+            kept.add(f"question {number} 06 12 34 56 78", "fallback", "tag-a")
+            await kept.flush()
             got.append(await feedback.hand_to_team(db, "tag-a"))
         got.append(await feedback.hand_to_team(db, "tag-a"))
         await engine.dispose()

@@ -36,13 +36,20 @@ def test_ordinary_numbers_are_kept(typed: str) -> None:
     assert scrub(typed) == typed
 
 
+async def keep(db: feedback.Sessions, *questions: tuple[str, str | None]) -> None:
+    """Unanswered questions (text, tag) kept as the assistant keeps them, and written."""
+    log = feedback.UnansweredLog(db)
+    for text, tag in questions:
+        log.add(text, "fallback", tag)
+    await log.flush()
+
+
 @storage
 def test_unanswered_questions_are_stored_scrubbed(tmp_path: Path) -> None:
     """What the database keeps of an unanswered question has no phone number or e-mail."""
     async def scenario() -> list[tuple[str, str]]:
         engine, db = await fresh(tmp_path)
-        await feedback.record_unanswered(db, "rappelez moi au 06 12 34 56 78 ou lea@exemple.fr",
-                                         "fallback")
+        await keep(db, ("rappelez moi au 06 12 34 56 78 ou lea@exemple.fr", None))
         kept = await feedback.unanswered(db)
         await engine.dispose()
         return kept
@@ -70,8 +77,7 @@ def test_ratings_last_tap_wins_and_forget_erases_the_users_records(tmp_path: Pat
             await feedback.record_feedback(db, "pacte", vote, lea, 10)
         await feedback.record_feedback(db, "pacte", True, max_, 10)  # same message id, Max's chat
         await feedback.record_feedback(db, "pacte", True, lea, 11)  # another answer
-        await feedback.record_unanswered(db, "question de Léa", "fallback", lea)
-        await feedback.record_unanswered(db, "question de Max", "fallback", max_)
+        await keep(db, ("question de Léa", lea), ("question de Max", max_))
         before = await feedback.ratings(db)
         await feedback.forget_tagged(db, lea)
         after = await feedback.ratings(db)
@@ -95,7 +101,7 @@ def test_tags_are_dropped_after_30_days(tmp_path: Path) -> None:
         async with db.begin() as session:
             session.add(Unanswered(text="ancienne", status="fallback", tag=lea,
                                    created_at=datetime.now(UTC) - timedelta(days=31)))
-        await feedback.record_unanswered(db, "récente", "fallback", lea)
+        await keep(db, ("récente", lea))
         await feedback.forget_tagged(db, lea)
         kept = await feedback.unanswered(db)
         await engine.dispose()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,17 +15,79 @@ from careerbot.privacy import TAG_KEPT, scrub
 from careerbot.storage.models import Feedback, Unanswered
 
 Sessions = async_sessionmaker[AsyncSession]
+log = logging.getLogger("careerbot.feedback")
+WRITE_AFTER = 0.5  # seconds an unanswered question waits, so that its neighbours join its batch
+RETRY_AFTER = 5.0  # seconds before writing again when the database was away
+MAX_WAITING = 10_000  # questions kept in memory while the database is away (the newest)
 
 
-async def record_unanswered(sessions: Sessions, text: str, status: str,
-                            tag: str | None = None) -> None:
-    """Keep a question the bot could not answer directly: text only, no identity, and without
-    the e-mail addresses or phone numbers it may contain. `tag` (privacy.user_tag) lets /oublier
-    erase it for 30 days (`untag_old` drops it after that).
+class UnansweredLog:
+    """Unanswered questions written behind the reply, a batch at a time.
+
+    A question costs the reply nothing: it is queued, and the questions of the next half
+    second are written together in one transaction (one insert, where each had cost a
+    transaction, most of it thread hops of the SQLite driver). What reads them on this instance
+    writes them first (`flush`); another instance sees them within `WRITE_AFTER` seconds, and
+    a user's own "send it to the team" tap, or /oublier, comes later than that. A crash loses
+    the last half second of questions kept for maintainers, not anything a user was promised.
     """
-    async with sessions.begin() as session:
-        session.add(Unanswered(text=scrub(text[:1000]), status=status,
-                               created_at=datetime.now(UTC), tag=tag))
+
+    def __init__(self, sessions: Sessions, delay: float = WRITE_AFTER) -> None:
+        self.sessions = sessions
+        self.delay = delay
+        self.waiting: list[dict[str, Any]] = []
+        self._writing = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, text: str, status: str, tag: str | None = None) -> None:
+        """Queue a question: text only, no identity, and without the e-mail addresses or phone
+        numbers it may contain. `tag` (privacy.user_tag) lets /oublier erase it for 30 days
+        (`untag_old` drops it after that). Written within `delay` seconds.
+        """
+        self.waiting.append({"text": scrub(text[:1000]), "status": status,
+                             "created_at": datetime.now(UTC), "tag": tag})
+        del self.waiting[:-MAX_WAITING]
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._write_soon())
+
+    async def _write_soon(self) -> None:
+        delay = self.delay
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+                return
+            except Exception as error:  # the database is away: the questions wait in memory
+                log.warning("unanswered questions not written yet (%s)", type(error).__name__)
+                delay = RETRY_AFTER
+
+    async def flush(self) -> None:
+        """Write every queued question now (what was queued before this call is then stored)."""
+        async with self._writing:
+            batch, self.waiting = self.waiting, []
+            if not batch:
+                return
+            try:
+                async with self.sessions.begin() as session:
+                    await session.execute(insert(Unanswered), batch)
+            except BaseException:
+                self.waiting[:0] = batch
+                raise
+
+    async def forget(self, tag: str) -> None:
+        """Drop a user's queued questions, and wait for a batch being written (it may hold
+        theirs), so that erasing their stored ones afterwards leaves none.
+        """
+        self.waiting = [row for row in self.waiting if row["tag"] != tag]
+        async with self._writing:
+            pass
+
+    async def close(self) -> None:
+        """At a clean stop: write what is queued (after a batch being written, if any)."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def record_feedback(sessions: Sessions, entry_id: str, helpful: bool,

@@ -218,7 +218,7 @@ async def text(update: Update, context: CareerContext) -> None:
     reply = await services.assistant.answer(user.id, addressed_text(message, context.bot.username),
                                             lang)
     status = reply.match.status if reply.match else "empty"
-    log.info("question: %s", status)
+    log.debug("question: %s", status)  # /metrics counts them; a line per message is noise
     await send(update, reply)
     metrics.REPLIES.labels(outcome=status).inc()
     metrics.REPLY_SECONDS.observe(time.monotonic() - started)
@@ -517,6 +517,9 @@ async def follow_stored(update: Update, context: CareerContext, announcing: Anno
                 context.user_data.clear()
             user = update.effective_user
             tag = announcing.tag(user.id if user else message.chat.id)
+            if action.erase:
+                await context.services.assistant.forget_waiting(
+                    user.id if user else message.chat.id)
             await replace(message, await forget_button(action, message.chat.id, tag,
                                                        announcing.db, lang))
             return None
@@ -850,6 +853,7 @@ def starting(config: Config, loaded: Loaded,
             keep_running(application, stored_stats.flush_forever(announcing.db,
                                                                  services.assistant.tally),
                          "stats-flush")
+            at_stop(application, services.assistant.close)
         if config.role != "web":
             keep_running(application, snapshots_forever(announcing.db), "stats-snapshots")
             if config.admin_chat_id is not None:
@@ -936,11 +940,21 @@ def keep_running(application: Application[Any, Any, Any, Any, Any, Any],
                  work: Coroutine[Any, Any, None], name: str) -> None:
     """Run `work` in the background until the application stops."""
     task = asyncio.create_task(work, name=name)
+
+    async def cancel() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    at_stop(application, cancel)
+
+
+def at_stop(application: Application[Any, Any, Any, Any, Any, Any],
+            action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` when the application stops, before what was registered earlier."""
     stopped = application.post_stop
 
     async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await action()
         if stopped is not None:
             await stopped(app)
 
