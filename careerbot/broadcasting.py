@@ -144,14 +144,16 @@ class Broadcaster:
 
     async def run_due(self) -> None:
         """Send every broadcast that is due now."""
-        for broadcast_id in await outbox.due(self.sessions):
+        due = await outbox.due(self.sessions)
+        # Nothing due means nothing running, so nothing waiting: no count to ask for.
+        metrics.OUTBOX_DEPTH.set(await outbox.waiting(self.sessions) if due else 0)
+        for broadcast_id in due:
             await self.run(broadcast_id)
 
     async def forever(self, poll: float = 1.0) -> None:
         """Keep sending due broadcasts until cancelled."""
         while True:
             try:
-                metrics.OUTBOX_DEPTH.set(await outbox.waiting(self.sessions))
                 await self.run_due()
             except asyncio.CancelledError:
                 raise

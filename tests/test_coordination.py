@@ -5,14 +5,16 @@ flood control and the questions for the organisers.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from careerbot.budget import split
 from careerbot.storage import coordination, feedback, outbox, subscribers
 from careerbot.storage.flood import SharedThrottle
+from careerbot.storage.models import Instance
 from tests.test_storage import fresh, run
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -151,6 +153,12 @@ def test_instances_see_each_other_alive(tmp_path: Path) -> None:
         stale = await coordination.beat(db, "w2", "web", 6.0, alive=timedelta(seconds=-1))
         assert stale == []  # nobody seen "in the future": the window excludes everyone
         assert len(await coordination.beat(db, "w2", "web", 6.0)) == 2
+        async with db.begin() as session:  # k1 died a while ago
+            await session.execute(update(Instance).where(Instance.id == "k1").values(
+                seen_at=datetime.now(UTC) - coordination.GONE - timedelta(seconds=1)))
+        assert await coordination.forget_gone(db) == 1
+        async with db() as session:
+            assert set(await session.scalars(select(Instance.id))) == {"w2"}
         await engine.dispose()
     run(scenario)
 

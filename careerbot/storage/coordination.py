@@ -141,10 +141,18 @@ async def beat(sessions: Sessions, instance: str, role: str, replies: float,
                                                       sends=replies)
         await session.execute(statement.on_conflict_do_update(
             index_elements=["id"], set_={"role": role, "seen_at": now, "sends": replies}))
-        await session.execute(delete(Instance).where(Instance.seen_at < now - GONE))
         rows = await session.execute(select(Instance.role, Instance.sends)
                                      .where(Instance.seen_at >= now - alive))
         return [Peer(str(role_), float(sends)) for role_, sends in rows]
+
+
+async def forget_gone(sessions: Sessions) -> int:
+    """Drop the heartbeats of instances silent for `GONE` (hourly, not on every beat: the
+    beats ignore them anyway); how many.
+    """
+    async with sessions.begin() as session:
+        result = await session.execute(delete(Instance).where(Instance.seen_at < _now() - GONE))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def leave(sessions: Sessions, instance: str) -> None:

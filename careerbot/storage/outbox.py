@@ -123,7 +123,13 @@ async def reminder_of(sessions: Sessions, event_id: str) -> int | None:
 async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
     """Broadcasts to work on now: running ones, and scheduled ones whose time has come."""
     moment = now or _now()
+    ready = or_(Broadcast.state == RUNNING,
+                (Broadcast.state == SCHEDULED) & (Broadcast.send_at <= moment))
     async with sessions.begin() as session:
+        found = (await session.execute(select(Broadcast.id, Broadcast.state).where(ready)
+                                       .order_by(Broadcast.id))).all()
+        if all(state == RUNNING for _, state in found):  # nothing starts: one read, no write
+            return [int(broadcast_id) for broadcast_id, _ in found]
         await session.execute(update(Broadcast)
                               .where(Broadcast.state == SCHEDULED, Broadcast.send_at <= moment)
                               .values(state=RUNNING))

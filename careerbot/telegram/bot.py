@@ -906,12 +906,14 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
 
 async def tidy(announcing: Announcing, shared: SharedThrottle | None,
                every: float = 3600.0) -> None:
-    """Hourly, drop the records of updates too old for Telegram to send again, the flood
-    buckets that have refilled, and the user tags of questions and ratings past 30 days.
+    """Hourly, drop the records of updates too old for Telegram to send again, the heartbeats
+    of instances gone, the flood buckets that have refilled, and the user tags of questions and
+    ratings past 30 days.
     """
     while True:
         try:
             await coordination.forget_old_updates(announcing.db)
+            await coordination.forget_gone(announcing.db)
             await feedback.untag_old(announcing.db)
             if shared is not None:
                 await shared.forget_full()
