@@ -266,6 +266,24 @@ def test_groups_answer_only_when_addressed(double: BotApiDouble, bot: object) ->
     assert len(texts) == 3  # the unaddressed message and the sticker got nothing
 
 
+def test_forum_topics_are_answered_in_their_topic(double: BotApiDouble, bot: object) -> None:
+    """In a forum, a question asked in a topic is answered in that topic, quoting it."""
+    user = new_user()
+    forum = -700000 - user
+    mention = f"@{double.bot_user['username']}"
+    text = f"{mention} c koi un concours"
+    update = double.push_update({"message": {
+        "message_id": 41, "date": int(time.time()), "message_thread_id": 7,
+        "is_topic_message": True, "text": text,
+        "entities": [{"type": "mention", "offset": 0, "length": len(mention)}],
+        "chat": {"id": forum, "type": "supergroup", "title": "FP21", "is_forum": True},
+        "from": {"id": user, "is_bot": False, "first_name": "Test", "language_code": "fr"}}})
+    reply = double.wait_reply(forum, update)
+    assert "concours" in reply.params["text"]
+    assert reply.params["message_thread_id"] == 7
+    assert reply.params["reply_parameters"] == {"message_id": 41}
+
+
 @pytest.mark.parametrize("send", ["send_sticker", "send_photo", "send_voice", "send_document"])
 def test_non_text_gets_a_polite_reply(double: BotApiDouble, bot: object, send: str) -> None:
     """Stickers, photos, voice and files get a short polite reply."""

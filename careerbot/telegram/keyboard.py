@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -23,3 +24,14 @@ def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | No
                  else InlineKeyboardButton(b.label, callback_data=b.action)
                  for b in row] for row in rows]
     return InlineKeyboardMarkup(rendered) if rendered else None
+
+
+def keyboard_json(rows: Sequence[Sequence[Button]]) -> str | None:
+    """The same keyboard as the JSON the Bot API reads, serialized once per keyboard."""
+    return _keyboard_json(tuple(tuple(row) for row in rows))
+
+
+@lru_cache(maxsize=1024)
+def _keyboard_json(rows: tuple[tuple[Button, ...], ...]) -> str | None:
+    markup = _keyboard(rows)
+    return json.dumps(markup.to_dict()) if markup is not None else None
