@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from careerbot.storage.database import poll
 from careerbot.storage.models import Instance, Lease, Request, UpdateSeen
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -175,5 +176,8 @@ async def ask(sessions: Sessions, name: str = RELOAD) -> datetime:
 
 async def asked(sessions: Sessions, name: str = RELOAD) -> datetime | None:
     """When it was last asked (None: never)."""
-    async with sessions() as session:
-        return await session.scalar(select(Request.at).where(Request.name == name))
+    found = await poll(sessions, _ASKED, {"name": name})
+    return found[0][0] if found else None
+
+
+_ASKED = select(Request.at).where(Request.name == bindparam("name"))  # see database.poll

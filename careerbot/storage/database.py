@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Executable, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 if TYPE_CHECKING:
@@ -157,6 +158,18 @@ async def schema_is_current(db: async_sessionmaker, head: str) -> bool:  # type:
     async with db() as session:
         found = await session.scalar(text("SELECT version_num FROM alembic_version"))
     return bool(found == head)
+
+
+async def poll(db: async_sessionmaker, statement: Executable,  # type: ignore[type-arg]
+               values: Mapping[str, Any] | None = None) -> Sequence[Any]:
+    """The rows of a read that runs every second or more, for half the CPU of a session's
+    query (such reads are most of an idle bot's work): on the engine's connection, not in an
+    ORM session, and `statement` built once with bind parameters for `values`, since building
+    a statement and its cache key costs as much as running it.
+    """
+    engine: AsyncEngine = db.kw["bind"]
+    async with engine.connect() as connection:
+        return (await connection.execute(statement, values)).all()
 
 
 def dialect(db: async_sessionmaker) -> str:  # type: ignore[type-arg]

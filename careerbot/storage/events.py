@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from careerbot.event_drafting import OPEN, EventDraft, Step, from_event
 from careerbot.faq import Event
 from careerbot.french_dates import PARIS
+from careerbot.storage.database import poll
 from careerbot.storage.models import Broadcast, Delivery, StoredEvent
 from careerbot.storage.models import EventDraft as DraftRow
 
@@ -68,10 +69,12 @@ async def live(sessions: Sessions) -> tuple[Event, ...]:
 
 async def stamp(sessions: Sessions) -> tuple[int, int]:
     """A cheap fingerprint of the table: it changes whenever an event is added or changed."""
-    async with sessions() as session:
-        row = (await session.execute(select(func.count(), func.coalesce(
-            func.sum(StoredEvent.revision), 0)).select_from(StoredEvent))).one()
-        return int(row[0]), int(row[1])
+    [(count, revisions)] = await poll(sessions, _STAMP)
+    return int(count), int(revisions)
+
+
+_STAMP = select(func.count(), func.coalesce(func.sum(StoredEvent.revision), 0)).select_from(
+    StoredEvent)  # read every half second: built once (see database.poll)
 
 
 async def every(sessions: Sessions) -> list[Stored]:

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, literal, or_, select, true, update
+from sqlalchemy import bindparam, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from careerbot.storage import coordination
+from careerbot.storage.database import poll
 from careerbot.storage.models import Broadcast, Delivery, Subscriber
 from careerbot.storage.subscribers import audience_query
 
@@ -123,18 +124,21 @@ async def reminder_of(sessions: Sessions, event_id: str) -> int | None:
 async def due(sessions: Sessions, now: datetime | None = None) -> list[int]:
     """Broadcasts to work on now: running ones, and scheduled ones whose time has come."""
     moment = now or _now()
-    ready = or_(Broadcast.state == RUNNING,
-                (Broadcast.state == SCHEDULED) & (Broadcast.send_at <= moment))
+    found = await poll(sessions, _READY, {"moment": moment})
+    if all(state == RUNNING for _, state in found):  # nothing starts: one read, no write
+        return [int(broadcast_id) for broadcast_id, _ in found]
     async with sessions.begin() as session:
-        found = (await session.execute(select(Broadcast.id, Broadcast.state).where(ready)
-                                       .order_by(Broadcast.id))).all()
-        if all(state == RUNNING for _, state in found):  # nothing starts: one read, no write
-            return [int(broadcast_id) for broadcast_id, _ in found]
         await session.execute(update(Broadcast)
                               .where(Broadcast.state == SCHEDULED, Broadcast.send_at <= moment)
                               .values(state=RUNNING))
         return list(await session.scalars(select(Broadcast.id).where(Broadcast.state == RUNNING)
                                           .order_by(Broadcast.id)))
+
+
+_READY = (select(Broadcast.id, Broadcast.state)  # read every second: built once (database.poll)
+          .where(or_(Broadcast.state == RUNNING,
+                     (Broadcast.state == SCHEDULED) & (Broadcast.send_at <= bindparam("moment"))))
+          .order_by(Broadcast.id))
 
 
 async def waiting(sessions: Sessions) -> int:
