@@ -1,8 +1,8 @@
 """Benchmark careerbot over Telegram: reply latency and throughput through the Bot API double.
 
-Run from the project root (about 1.5 minutes):
+Run from the project root (about 3.5 minutes):
 
-    .venv/bin/python bench/bench_telegram.py
+    .venv/bin/python bench/bench_telegram.py --backlog 128
 
 ``--backlog N`` raises the listen backlog of the double's HTTP server (socketserver's default is 5,
 which the echo bot's bursts of concurrent sends overflow in scenario b; see the note it prints).
@@ -28,18 +28,27 @@ the cache, the schema is at head). Wall time, and the process's CPU time at that
 a loaded machine stretches less. `--start-only` runs just this part (about 20 s).
 
 Latency of a message = from time.monotonic() just before ``double.send_text`` to the arrival at the
-double (``Call.at``) of the bot's successful sendMessage in that chat answering it: the k-th
+double (``Call.received``: the request read, before the double checks it against the spec, which
+takes longer for careerbot's answers with links and buttons than for an echo, and is the test
+double's work, not the bot's; the report also gives the p99 ratio stamped after that check,
+``Call.at``, as this benchmark measured until December 2026) of the bot's successful sendMessage
+in that chat answering it: the k-th
 reply in a chat answers the k-th message pushed there (each bot sends exactly one message per
 text here; in (a) a user has one message in flight at a time, so this is exact). "bot CPU" is the
 bot process's CPU time (from /proc) and "double CPU" this process's (the double validating every
 request against the spec), per message, during the scenario.
 Targets (issue 10): in (a), careerbot's own CPU (careerbot - echo) <= 3 ms a message and its
 p99 <= 1.5 x the echo bot's (and < 100 ms); ready in < 1.5 s, polling or webhook.
+One run of (a) varies by about 1 ms of own CPU and x0.5 of p99 ratio on a 2-core machine, so
+(a) runs `--rounds` times (default 3) per bot, careerbot and echo alternating, each in a fresh
+process; the targets are judged on the medians of the rounds' paired differences and ratios.
+(b) runs once per bot, after the first round's (a), in the same process.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import re
@@ -53,7 +62,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -84,13 +93,14 @@ class Result:
     scenario: str
     bot: str
     sent: int
-    latencies_ms: list[float]
+    latencies_ms: list[float]  # to the reply's arrival at the double (Call.received)
     duration_s: float  # first push to last reply
     bot_cpu_s: float
     double_cpu_s: float
     mismatched: int = 0  # echo only: replies whose text is not the message's (order swapped)
     listen_overflows: int = 0  # TcpExt ListenOverflows during the scenario (system-wide)
     limiter_peak: float = 0.0  # peak level of a 30/s leaky bucket fed the reply times
+    checked_ms: list[float] = field(default_factory=list)  # to the double's spec check (Call.at)
 
 
     def pct(self, q: float) -> float:
@@ -213,6 +223,26 @@ def replies_by_chat(calls: list[Call], chats: set[int]) -> dict[int, list[Call]]
 
 def run_scenario(name: str, bot: str, double: BotApiDouble, process: subprocess.Popen[str],
                  schedule: Schedule, user_base: int, timeout: float) -> Result:
+    with paused_gc():
+        return _run_scenario(name, bot, double, process, schedule, user_base, timeout)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection in this process during a scenario: a full collection over the
+    double's record of every call stalled the double for tens of milliseconds at random,
+    adding that to whichever bot it hit (the p99 of one run of three doubled).
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _run_scenario(name: str, bot: str, double: BotApiDouble, process: subprocess.Popen[str],
+                  schedule: Schedule, user_base: int, timeout: float) -> Result:
     chats = {user_base + user for _, user, _ in schedule}
     pushed: dict[int, list[tuple[float, str]]] = defaultdict(list)
     cpu_bot, cpu_double, overflows = cpu_seconds(process.pid), time.process_time(), listen_overflows()
@@ -237,30 +267,73 @@ def run_scenario(name: str, bot: str, double: BotApiDouble, process: subprocess.
         time.sleep(0.05)
     cpu_bot, cpu_double = cpu_seconds(process.pid) - cpu_bot, time.process_time() - cpu_double
     overflows = listen_overflows() - overflows
-    latencies, mismatched, last = [], 0, 0.0
+    latencies, checked, mismatched, last = [], [], 0, 0.0
     for chat in chats:
         for (started, text), reply in zip(pushed[chat], replies[chat], strict=False):
-            latencies.append((reply.at - started) * 1000)
+            latencies.append(((reply.received or reply.at) - started) * 1000)
+            checked.append((reply.at - started) * 1000)
             last = max(last, reply.at)
             mismatched += bot == "echo" and reply.params.get("text") != text
     first = min(started for sends in pushed.values() for started, _ in sends)
     reply_times = [reply.at for chat in chats for reply in replies[chat]]
     return Result(name, bot, len(schedule), latencies, last - first, cpu_bot, cpu_double, mismatched,
-                  overflows, leaky_bucket_peak(reply_times))
+                  overflows, leaky_bucket_peak(reply_times), checked)
 
 
-def bench_bot(bot: str, conversation: Schedule,
-              throughput: Schedule, texts: list[str]) -> tuple[list[Result], Counter[str]]:
+def bench_bot(bot: str, conversation: Schedule, throughput: Schedule | None,
+              texts: list[str]) -> tuple[Result, Result | None, Counter[str]]:
+    """Scenario (a), then (b) when given, in one fresh process of the bot."""
     with BotApiDouble() as double, running(bot, double) as running_bot:
         warm_up(double, texts)
         print(f"{bot}: conversation...", file=sys.stderr, flush=True)
         a = run_scenario("conversation", bot, double, running_bot.process, conversation, 10_000,
                          timeout=30)
-        time.sleep(1)
-        print(f"{bot}: throughput...", file=sys.stderr, flush=True)
-        b = run_scenario("throughput", bot, double, running_bot.process, throughput, 20_000,
-                         timeout=90)
-    return [a, b], running_bot.errors()
+        b = None
+        if throughput is not None:
+            time.sleep(1)
+            print(f"{bot}: throughput...", file=sys.stderr, flush=True)
+            b = run_scenario("throughput", bot, double, running_bot.process, throughput, 20_000,
+                             timeout=90)
+    return a, b, running_bot.errors()
+
+
+def cpu_ms(result: Result) -> float:
+    return result.bot_cpu_s / result.sent * 1000
+
+
+def conversation_report(career: list[Result], echo: list[Result]) -> None:
+    """Scenario (a): each round's figures, then the targets judged on the medians of the rounds'
+    paired differences and ratios (careerbot and echo ran one after the other in each round).
+    """
+    rounds = len(career)
+    table([r for pair in zip(career, echo, strict=True) for r in pair], throughput=False)
+    own = [cpu_ms(c) - cpu_ms(e) for c, e in zip(career, echo, strict=True)]
+    p50 = [c.pct(50) / e.pct(50) for c, e in zip(career, echo, strict=True)]
+    p99 = [c.pct(99) / e.pct(99) for c, e in zip(career, echo, strict=True)]
+    print(f"  per round ({rounds}): careerbot's own CPU (careerbot - echo) "
+          + ", ".join(f"{x:.2f}" for x in own) + " ms; p99 ratio "
+          + ", ".join(f"x{x:.2f}" for x in p99))
+    checked = [float(np.percentile(c.checked_ms, 99) / np.percentile(e.checked_ms, 99))
+               for c, e in zip(career, echo, strict=True)]
+    own_ms, p50_ratio, p99_ratio = (float(np.median(x)) for x in (own, p50, p99))
+    career_p99 = float(np.median([c.pct(99) for c in career]))
+    print(f"  median of {rounds} rounds: ratio careerbot/echo p50 x{p50_ratio:.2f}, "
+          f"p99 x{p99_ratio:.2f}; CPU per message careerbot "
+          f"{np.median([cpu_ms(c) for c in career]):.2f} ms, echo "
+          f"{np.median([cpu_ms(e) for e in echo]):.2f} ms")
+    verdict = "met" if career_p99 < TARGET_P99_MS else "NOT met"
+    print(f"  target careerbot p99 < {TARGET_P99_MS:.0f} ms: {verdict} ({career_p99:.1f} ms)")
+    verdict = "met" if p99_ratio <= TARGET_P99_RATIO else "NOT met"
+    print(f"  target careerbot p99 <= x{TARGET_P99_RATIO} echo: {verdict} (x{p99_ratio:.2f})")
+    print(f"  (p99 ratio stamped after the double's spec check instead: "
+          f"x{float(np.median(checked)):.2f})")
+    verdict = "met" if own_ms <= TARGET_OWN_CPU_MS else "NOT met"
+    print(f"  target careerbot's own CPU <= {TARGET_OWN_CPU_MS:.0f} ms a message: {verdict} "
+          f"({own_ms:.2f} ms)")
+    peak = max(c.limiter_peak for c in career)
+    print(f"  careerbot's sends fed to a 30/s leaky bucket peak at {peak:.1f}/30 "
+          f"({'no' if peak <= 30 else 'some'} rate-limiter queueing)")
+    overflow_line(career + echo)
 
 
 def table(results: list[Result], throughput: bool) -> None:
@@ -357,6 +430,9 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=None,
                         help="listen backlog of the double's HTTP server (default: unchanged, "
                              f"socketserver's {server._Server.request_queue_size})")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of scenario (a) per bot, alternating; the targets are judged "
+                             "on the medians (one run varies by about 1 ms of own CPU)")
     parser.add_argument("--start-only", action="store_true",
                         help="only time the starts (cold and warm, polling and webhook)")
     args = parser.parse_args()
@@ -371,43 +447,35 @@ def main() -> int:
     conversation = conversation_schedule(texts, random.Random(SEED))
     throughput = throughput_schedule(texts, random.Random(SEED + 1))
     started = time.monotonic()
-    results, errors = {}, {}
-    for bot in ("careerbot", "echo"):
-        results[bot], errors[bot] = bench_bot(bot, conversation, throughput, texts)
-    career, echo = results["careerbot"], results["echo"]
+    conv: dict[str, list[Result]] = {"careerbot": [], "echo": []}
+    tp: dict[str, Result] = {}
+    errors: dict[str, Counter[str]] = {"careerbot": Counter(), "echo": Counter()}
+    for round_ in range(args.rounds):  # alternating, so that both bots see the same machine
+        for bot in ("careerbot", "echo"):
+            a, b, found = bench_bot(bot, conversation, throughput if round_ == 0 else None, texts)
+            conv[bot].append(a)
+            errors[bot] += found
+            if b is not None:
+                tp[bot] = b
+    career, echo = [tp["careerbot"]], [tp["echo"]]
 
     print(f"python-telegram-bot through the Bot API double (listen backlog "
           f"{server._Server.request_queue_size}), {os.cpu_count()} CPU(s), "
           f"{len(texts)} questions from tests/eval/test.yaml, seed {SEED}")
     print(f"\n(a) conversation: {CONV_USERS} users x {CONV_MESSAGES} messages, pause "
-          f"{PAUSE[0]}-{PAUSE[1]} s between a user's messages")
-    table([career[0], echo[0]], throughput=False)
-    p50, p99 = career[0].pct(50) / echo[0].pct(50), career[0].pct(99) / echo[0].pct(99)
-    print(f"  ratio careerbot/echo: p50 x{p50:.2f}, p99 x{p99:.2f}")
-    verdict = "met" if career[0].pct(99) < TARGET_P99_MS else "NOT met"
-    print(f"  target careerbot p99 < {TARGET_P99_MS:.0f} ms: {verdict} ({career[0].pct(99):.1f} ms)")
-    verdict = "met" if p99 <= TARGET_P99_RATIO else "NOT met"
-    print(f"  target careerbot p99 <= x{TARGET_P99_RATIO} echo: {verdict} (x{p99:.2f})")
-    print(f"  careerbot's sends fed to a 30/s leaky bucket peak at {career[0].limiter_peak:.1f}/30 "
-          f"({'no' if career[0].limiter_peak <= 30 else 'some'} rate-limiter queueing)")
-    cpu_career, cpu_echo = (career[0].bot_cpu_s / career[0].sent * 1000,
-                            echo[0].bot_cpu_s / echo[0].sent * 1000)
-    own = cpu_career - cpu_echo
-    print(f"  CPU per message: careerbot {cpu_career:.2f} ms, echo {cpu_echo:.2f} ms "
-          f"(x{cpu_career / cpu_echo:.2f}); careerbot's own (careerbot - echo): {own:.2f} ms, "
-          f"target <= {TARGET_OWN_CPU_MS:.0f} ms: {'met' if own <= TARGET_OWN_CPU_MS else 'NOT met'}")
-    overflow_line([career[0], echo[0]])
+          f"{PAUSE[0]}-{PAUSE[1]} s between a user's messages, {args.rounds} rounds")
+    conversation_report(conv["careerbot"], conv["echo"])
 
     print(f"\n(b) throughput: {TP_USERS} users x {TP_MESSAGES} messages, no pause")
-    table([career[1], echo[1]], throughput=True)
+    table([career[0], echo[0]], throughput=True)
     print("  both bots send through careerbot's rate limiter, which holds all sends to Telegram's\n"
           "  ~30 msg/s overall limit: throughput sits near 30/s and latency here is queueing behind\n"
           "  that limit, as it would be against the real Bot API.")
-    overflow_line([career[1], echo[1]])
+    overflow_line([career[0], echo[0]])
     for bot, found in errors.items():
         for line, count in found.most_common(5):
             print(f"  {bot} log: {count} x {line.strip()}")
-    if echo[1].n < echo[1].sent:
+    if echo[0].n < echo[0].sent:
         print("  Lost echo replies: the double (HTTP/1.0, one connection per request) listens with\n"
               "  socketserver's backlog of 5; 64 concurrent sends overflow it: dropped SYNs are\n"
               "  retried after 1 s and some connections are reset (httpx.ReadError, the reply is lost).\n"

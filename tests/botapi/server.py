@@ -47,8 +47,9 @@ Updates (each enqueues one update for getUpdates and returns its ``update_id``):
 
 Observation:
     ``calls`` (snapshot list of :class:`Call`: ``method``, decoded ``params``, ``at``
-    (``time.monotonic()``), ``client`` (see ``api_root_for``), plus ``status`` and ``result``
-    once answered), ``calls_to(method)``,
+    (``time.monotonic()`` once checked against the spec; ``received``: before that check),
+    ``client`` (see ``api_root_for``), plus ``status`` and ``result`` once answered),
+    ``calls_to(method)``,
     ``messages_to(chat_id)`` (:class:`SentMessage`: what the bot sent there, as it reads after
     edits), ``wait_for(predicate, timeout=5.0)`` -> the first answered call matching, else
     AssertionError listing the last calls; ``wait_reply(chat_id, after_update_id=None,
@@ -169,6 +170,9 @@ class Call:
     retry_after: int | None = None  # the retry_after of a 429 answer
     fault: str | None = None  # which fault the double injected, if the answer is one
     client: str | None = None  # the CLIENT of an api_root_for(CLIENT) root, if the call used one
+    # time.monotonic() when the request was in, before the double checked it against the spec
+    # (`at` comes after): the time a bot's request took to arrive, for latency measures.
+    received: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -770,6 +774,7 @@ class BotApiDouble:
         request.raw.update({k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
+        received = time.monotonic()
         try:
             request.raw.update(_parse_body(handler.headers.get("Content-Type", ""), body))
         except ValueError as error:
@@ -784,7 +789,7 @@ class BotApiDouble:
             _resolve_attachments(request)
             params, problems = self.spec.validate(canonical, request.raw)
         problems = request.problems + problems
-        call = self._record(request.method, params, match["client"])
+        call = self._record(request.method, params, match["client"], received)
 
         delay = self._take_delay(call.method)
         if delay:
@@ -810,9 +815,11 @@ class BotApiDouble:
             self._cond.notify_all()
         return status, answer
 
-    def _record(self, method: str, params: dict[str, Any], client: str | None = None) -> Call:
+    def _record(self, method: str, params: dict[str, Any], client: str | None = None,
+                received: float | None = None) -> Call:
         with self._cond:
-            call = Call(method, params, time.monotonic(), index=len(self._calls), client=client)
+            call = Call(method, params, time.monotonic(), index=len(self._calls), client=client,
+                        received=received)
             self._calls.append(call)
             self._cond.notify_all()
             return call
