@@ -167,9 +167,14 @@ async def poll(db: async_sessionmaker, statement: Executable,  # type: ignore[ty
     ORM session, and `statement` built once with bind parameters for `values`, since building
     a statement and its cache key costs as much as running it.
     """
-    engine: AsyncEngine = db.kw["bind"]
-    async with engine.connect() as connection:
+    async with engine_of(db).connect() as connection:
         return (await connection.execute(statement, values)).all()
+
+
+def engine_of(db: async_sessionmaker) -> AsyncEngine:  # type: ignore[type-arg]
+    """The engine behind a session factory, for statements that need no ORM session."""
+    engine: AsyncEngine = db.kw["bind"]
+    return engine
 
 
 def dialect(db: async_sessionmaker) -> str:  # type: ignore[type-arg]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from careerbot.privacy import TAG_KEPT, scrub
+from careerbot.storage.database import engine_of
 from careerbot.storage.models import Feedback, Unanswered
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -19,6 +20,9 @@ log = logging.getLogger("careerbot.feedback")
 WRITE_AFTER = 0.5  # seconds an unanswered question waits, so that its neighbours join its batch
 RETRY_AFTER = 5.0  # seconds before writing again when the database was away
 MAX_WAITING = 10_000  # questions kept in memory while the database is away (the newest)
+
+
+_KEEP = insert(cast(Table, Unanswered.__table__))  # Core: no ORM bulk-insert step
 
 
 class UnansweredLog:
@@ -68,8 +72,8 @@ class UnansweredLog:
             if not batch:
                 return
             try:
-                async with self.sessions.begin() as session:
-                    await session.execute(insert(Unanswered), batch)
+                async with engine_of(self.sessions).begin() as connection:
+                    await connection.execute(_KEEP, batch)  # one statement for the batch
             except BaseException:
                 self.waiting[:0] = batch
                 raise
