@@ -16,7 +16,6 @@ thresholds come from `Settings` (faq/matching.yaml, written by `careerbot calibr
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -166,9 +165,10 @@ class Match:
 class Bm25:
     """Okapi BM25 over pre-tokenised documents, with query-normalised scores in [0, 1].
 
-    The postings sit in three flat arrays (term `i` owns `doc_ids[starts[i]:starts[i + 1]]` and
-    the same slice of `weights`): a query sums its terms' slices with one `bincount`, and the
-    index pickles as a few arrays (see faq_cache.py) rather than one pair per term.
+    The postings sit in three flat arrays (term `i` owns `doc_ids[bounds[i]:bounds[i + 1]]` and
+    the same slice of `weights`): a query gathers its terms' slices and sums them with one
+    `bincount`, and the index pickles as a few arrays (see faq_cache.py) rather than one pair
+    per term.
     """
 
     def __init__(self, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
@@ -185,7 +185,7 @@ class Bm25:
                 tfs.append(tf * (k1 + 1) / (tf + norm))
         self.terms: dict[str, int] = {}  # term -> its row in the flat arrays
         self.idf: list[float] = []
-        self.starts: list[int] = [0]
+        starts: list[int] = [0]
         doc_ids: list[int] = []
         weights: list[FloatArray] = []
         for term, (ids, tfs) in postings.items():
@@ -194,46 +194,35 @@ class Bm25:
             self.idf.append(idf)
             doc_ids.extend(ids)
             weights.append(np.array(tfs) * idf)
-            self.starts.append(len(doc_ids))
+            starts.append(len(doc_ids))
         self.doc_ids = np.array(doc_ids, dtype=np.intp)
         self.weights = np.concatenate(weights) if weights else np.zeros(0)
         self.unknown_idf = math.log(1 + (self.size - 0.5) / 1.5)  # as rare as a term can be
-        self._slice_rows()
-
-    def _slice_rows(self) -> None:
-        """Each term's views into the flat arrays, cut once rather than on every query."""
-        self.rows = [(self.doc_ids[start:end], self.weights[start:end])
-                     for start, end in itertools.pairwise(self.starts)]
-
-    def __getstate__(self) -> dict[str, Any]:
-        """What a pickle keeps: the flat arrays, without the views (they would be copied)."""
-        return {key: value for key, value in self.__dict__.items() if key != "rows"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Back from a pickle: the views are cut again."""
-        self.__dict__.update(state)
-        self._slice_rows()
+        self.bounds = np.array(starts, dtype=np.intp)
 
     def scores(self, query: Sequence[str]) -> FloatArray:
         """Each document's score divided by the score of a document matching every query term."""
         best = 0.0
-        ids: list[npt.NDArray[np.intp]] = []
-        weights: list[FloatArray] = []
+        rows: list[int] = []
         for term in set(query):
             row = self.terms.get(term)
             if row is None:
                 best += self.unknown_idf * (self.k1 + 1)
                 continue
             best += self.idf[row] * (self.k1 + 1)
-            doc_ids, doc_weights = self.rows[row]
-            ids.append(doc_ids)
-            weights.append(doc_weights)
-        # Each document's terms are added in the same order as one `+=` per term would.
-        scores: FloatArray = (
-            cast(FloatArray, np.bincount(np.concatenate(ids), np.concatenate(weights),
-                                         minlength=self.size))  # weighted: float64
-            if ids else np.zeros(self.size))
-        return scores / best if best else scores
+            rows.append(row)
+        if not rows:
+            return np.zeros(self.size)
+        # The positions of the query terms' postings, term after term, gathered at once: each
+        # document's terms are added in the same order as one `+=` per term would.
+        picked = np.array(rows, dtype=np.intp)
+        starts = self.bounds[picked]
+        lengths = self.bounds[picked + 1] - starts
+        ends = np.cumsum(lengths)
+        at = np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1])
+        scores = cast(FloatArray, np.bincount(self.doc_ids[at], self.weights[at],
+                                              minlength=self.size))  # weighted: float64
+        return scores / best
 
 
 class Matcher:
