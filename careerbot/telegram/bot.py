@@ -918,8 +918,11 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
             demand = (replies - counted) / max(time.monotonic() - since, 1e-3) + waiting
             counted, since = replies, time.monotonic()
             try:
+                # A peer half a beat late is counted out of the split: more often dead than slow
+                # (a SIGKILLed web instance held its share for 2.5 s, while its traffic queued
+                # here), and a slow one beats again within a second.
                 peers = await coordination.beat(announcing.db, instance, config.role, demand,
-                                                alive=timedelta(seconds=2.5 * every))
+                                                alive=timedelta(seconds=1.5 * every))
             except Exception as error:  # the database is away: keep the last share
                 log.warning("heartbeat failed (%s)", type(error).__name__)
                 continue
