@@ -20,8 +20,6 @@ log = logging.getLogger("careerbot.feedback")
 WRITE_AFTER = 0.5  # seconds an unanswered question waits, so that its neighbours join its batch
 RETRY_AFTER = 5.0  # seconds before writing again when the database was away
 MAX_WAITING = 10_000  # questions kept in memory while the database is away (the newest)
-
-
 _KEEP = insert(cast(Table, Unanswered.__table__))  # Core: no ORM bulk-insert step
 
 
@@ -29,8 +27,8 @@ class UnansweredLog:
     """Unanswered questions written behind the reply, a batch at a time.
 
     A question costs the reply nothing: it is queued, and the questions of the next half
-    second are written together in one transaction (one insert, where each had cost a
-    transaction, most of it thread hops of the SQLite driver). What reads them on this instance
+    second are written together in one transaction and one statement, where each had cost a
+    transaction of its own in the reply's path. What reads them on this instance
     writes them first (`flush`); another instance sees them within `WRITE_AFTER` seconds, and
     a user's own "send it to the team" tap, or /oublier, comes later than that. A crash loses
     the last half second of questions kept for maintainers, not anything a user was promised.
