@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import browser, databases
+from tests.botapi.server import BotApiDouble
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -117,3 +118,12 @@ def served(faq_dir: Path) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl+C: it stops and removes its builds
         process.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def double() -> Iterator[BotApiDouble]:
+    """The Bot API test double, one per module (a module whose double must first know a chat
+    defines its own).
+    """
+    with BotApiDouble() as api:
+        yield api

@@ -44,13 +44,6 @@ def bot_process(double: BotApiDouble, data: Path) -> Iterator[subprocess.Popen[s
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The Bot API test double."""
-    with BotApiDouble() as api:
-        yield api
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bot's data directory (its SQLite file lives there)."""
     return tmp_path_factory.mktemp("data")

@@ -53,13 +53,6 @@ def seed(data: Path, *stored: Event) -> None:
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The Bot API test double."""
-    with BotApiDouble() as api:
-        yield api
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bot's data directory."""
     return tmp_path_factory.mktemp("events-data")

@@ -6,15 +6,13 @@ Every test runs on an SQLite file and on PostgreSQL (see tests/databases.py).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jsonschema
 import pytest
@@ -29,25 +27,12 @@ from careerbot.french_dates import PARIS
 from careerbot.storage import events, outbox, subscribers
 from careerbot.storage.database import migrate, open_engine, sessions
 from tests.conftest import FIXTURES, REPO
-from tests.databases import database_url
+from tests.test_storage import fresh, run
 
-T = TypeVar("T")
 pytestmark = pytest.mark.usefixtures("backend")
 
 NOW = datetime(2030, 3, 11, 19, 0, tzinfo=UTC)  # the fake clock: the evening before
 AHEAD = timedelta(hours=24)
-
-
-def run(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine (pytest-asyncio is not a dependency)."""
-    return asyncio.run(factory())  # type: ignore[arg-type]
-
-
-async def fresh(tmp_path: Path) -> Any:
-    """A migrated database and its sessions."""
-    engine = open_engine(await database_url(tmp_path))
-    await migrate(engine)
-    return engine, sessions(engine)
 
 
 def evening(event_id: str = "soiree-2030-03-12", *, hours: float = 22.5,

@@ -75,13 +75,6 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The one Bot API double every instance talks to."""
-    with BotApiDouble() as api:
-        yield api
-
-
-@pytest.fixture(scope="module")
 def database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database, dropped at the end (skipped, saying why, without a server;
     failed under CI).

@@ -59,13 +59,6 @@ _users = itertools.count(4100)
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The Bot API test double."""
-    with BotApiDouble() as api:
-        yield api
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bot's working directory (its database lives in data/ under it) and its FAQ."""
     root = tmp_path_factory.mktemp("regions")

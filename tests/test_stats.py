@@ -5,10 +5,8 @@ a seeded month, subscriber snapshots, and the weekly digest's claim. SQLite and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -21,23 +19,11 @@ from careerbot.storage.database import migrate, open_engine, sessions
 from careerbot.storage.models import DailyCount, Feedback
 from tests.databases import database_url
 from tests.stats_seed import seed
+from tests.test_storage import fresh, run
 
-T = TypeVar("T")
 pytestmark = pytest.mark.usefixtures("backend")
 NOON = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)  # a Monday, 12:00 in Paris
 TODAY = date(2026, 12, 7)
-
-
-def run(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine (pytest-asyncio is not a dependency)."""
-    return asyncio.run(factory())  # type: ignore[arg-type]
-
-
-async def fresh(tmp_path: Path) -> Any:
-    """A migrated database and its sessions."""
-    engine = open_engine(await database_url(tmp_path))
-    await migrate(engine)
-    return engine, sessions(engine)
 
 
 class Clock:

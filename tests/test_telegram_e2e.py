@@ -38,13 +38,6 @@ def new_user() -> int:
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The Bot API test double."""
-    with BotApiDouble() as api:
-        yield api
-
-
-@pytest.fixture(scope="module")
 def bot(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`careerbot run` on the shipped FAQ, pointed at the double; yields its log file."""
     with running_bot(double, REPO / "faq", tmp_path_factory.mktemp("bot"),

@@ -20,13 +20,6 @@ FOLLOWERS = {3001: ["evenements"], 3002: ["concours"], 3003: ["alternance"]}
 AHEAD = str(24 * 365 * 10)  # hours: the 2030 evening counts as "tomorrow" for this test
 
 
-@pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """The Bot API test double."""
-    with BotApiDouble() as api:
-        yield api
-
-
 def subscribe(data: Path, double: BotApiDouble) -> None:
     """Subscribers following events, the event's tag, and an unrelated topic."""
     async def write() -> None:

@@ -26,13 +26,6 @@ HOOK = "/telegram/hook"
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[BotApiDouble]:
-    """One double for the module."""
-    with BotApiDouble() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
 def web(double: BotApiDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bot in webhook mode; yields its base URL."""
     port = free_port()
