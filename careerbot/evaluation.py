@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import yaml
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from careerbot.faq import Faq
 from careerbot.matching import Confidence, Match, Matcher, Settings, Weights, decide
@@ -105,8 +105,8 @@ def unknown_ids(cases: Iterable[Case], faq: Faq) -> list[str]:
 def leaked(cases: Iterable[Case], faq: Faq) -> list[Case]:
     """In-scope cases too close to one of the FAQ's phrasings to measure anything."""
     phrasings = [fold(p) for entry in faq.entries for p in entry.phrasings()]
-    return [case for case in cases if case.expect and any(
-        fuzz.ratio(fold(case.q), p) >= LEAKAGE_RATIO for p in phrasings)]
+    return [case for case in cases if case.expect and process.extractOne(
+        fold(case.q), phrasings, scorer=fuzz.ratio, score_cutoff=LEAKAGE_RATIO) is not None]
 
 
 def run(cases: Sequence[Case], matcher: Matcher) -> list[Outcome]:
