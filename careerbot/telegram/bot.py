@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -162,10 +162,7 @@ async def send(update: Update, reply: Reply) -> None:
     if message is None:
         return
     in_group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-    bot = message.get_bot()
-    if not isinstance(bot, TolerantBot):  # an update built by hand, with a plain Bot
-        await message.reply_text(reply.html, reply_markup=keyboard(reply), do_quote=in_group)
-        return
+    bot = cast(TolerantBot, message.get_bot())  # polling and webhook both read updates with it
     await bot.send_reply(message.chat.id, reply.html, keyboard_json(reply.buttons),
                          quote=message.message_id if in_group else None,
                          thread=message.message_thread_id if message.is_topic_message else None)
