@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rapidfuzz import fuzz
 
 from careerbot.evaluation import Case, calibrate, fit_logistic, run, summarise
 from careerbot.faq import Faq
@@ -161,3 +162,22 @@ def test_index_has_one_row_per_entry_and_off_topic(matcher: Matcher) -> None:
     ranked = [t for t in faq.smalltalk if t.ranked]
     assert len(matcher.ids) == len(faq.entries) + len(ranked)
     assert all(i.startswith(OFF_TOPIC) for i in matcher.ids[len(faq.entries):])
+
+
+@pytest.mark.parametrize("text", [
+    "comment devenir professeur des ecoles",  # shares words with many phrasings
+    "proffesseur ecolle",  # typos: shares none, so the plain-ratio path decides
+    "policier",  # one word: token_set_ratio gives 100 to every phrasing holding it
+    "salaire salaire contractuel",  # repeated words count once
+    "zzz qqq",  # nothing in common with anything
+])
+def test_fuzzy_is_the_best_token_set_ratio_per_entry(matcher: Matcher, text: str) -> None:
+    """The split between shared-word phrasings and the rest changes nothing: each entry's fuzzy
+    score is exactly rapidfuzz's token_set_ratio against its best phrasing.
+    """
+    query = content_words(text)
+    every = np.arange(len(matcher.ids))
+    expected = [max(fuzz.token_set_ratio(" ".join(query), phrasing)
+                    for phrasing in matcher.phrasings[matcher.offsets[i]:matcher.offsets[i + 1]])
+                for i in every]
+    assert np.allclose(matcher._fuzzy(query, every) * 100, expected, rtol=0, atol=1e-4)
