@@ -184,14 +184,14 @@ class Bm25:
                 ids.append(doc_id)
                 tfs.append(tf * (k1 + 1) / (tf + norm))
         self.terms: dict[str, int] = {}  # term -> its row in the flat arrays
-        self.idf: list[float] = []
+        idfs: list[float] = []
         starts: list[int] = [0]
         doc_ids: list[int] = []
         weights: list[FloatArray] = []
         for term, (ids, tfs) in postings.items():
             idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
-            self.terms[term] = len(self.idf)
-            self.idf.append(idf)
+            self.terms[term] = len(idfs)
+            idfs.append(idf)
             doc_ids.extend(ids)
             weights.append(np.array(tfs) * idf)
             starts.append(len(doc_ids))
@@ -199,23 +199,20 @@ class Bm25:
         self.weights = np.concatenate(weights) if weights else np.zeros(0)
         self.unknown_idf = math.log(1 + (self.size - 0.5) / 1.5)  # as rare as a term can be
         self.bounds = np.array(starts, dtype=np.intp)
+        self.idf = np.array(idfs)
 
     def scores(self, query: Sequence[str]) -> FloatArray:
         """Each document's score divided by the score of a document matching every query term."""
-        best = 0.0
-        rows: list[int] = []
-        for term in set(query):
-            row = self.terms.get(term)
-            if row is None:
-                best += self.unknown_idf * (self.k1 + 1)
-                continue
-            best += self.idf[row] * (self.k1 + 1)
-            rows.append(row)
+        unique = set(query)
+        rows = [row for row in map(self.terms.get, unique) if row is not None]
         if not rows:
             return np.zeros(self.size)
+        picked = np.array(rows, dtype=np.intp)
+        # An unknown term counts in the best score as the rarest term would.
+        best = (float(self.idf[picked].sum()) + (len(unique) - len(rows)) * self.unknown_idf) \
+            * (self.k1 + 1)
         # The positions of the query terms' postings, term after term, gathered at once: each
         # document's terms are added in the same order as one `+=` per term would.
-        picked = np.array(rows, dtype=np.intp)
         starts = self.bounds[picked]
         lengths = self.bounds[picked + 1] - starts
         ends = np.cumsum(lengths)
