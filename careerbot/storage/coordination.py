@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from careerbot.storage.database import poll
+from careerbot.storage.database import engine_of, poll
 from careerbot.storage.models import Instance, Lease, Request, UpdateSeen
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -137,14 +137,25 @@ async def beat(sessions: Sessions, instance: str, role: str, replies: float,
                alive: timedelta = timedelta(seconds=6)) -> list[Peer]:
     """Say this instance is alive (and how busy); the instances alive now, itself included."""
     now = _now()
-    async with sessions.begin() as session:
-        statement = _insert(session, Instance).values(id=instance, role=role, seen_at=now,
-                                                      sends=replies)
-        await session.execute(statement.on_conflict_do_update(
-            index_elements=["id"], set_={"role": role, "seen_at": now, "sends": replies}))
-        rows = await session.execute(select(Instance.role, Instance.sends)
-                                     .where(Instance.seen_at >= now - alive))
+    # Every second on every instance: on the engine's connection with statements built once,
+    # a third of the CPU of the same work in an ORM session (see database.poll).
+    async with engine_of(sessions).begin() as connection:
+        await connection.execute(_BEAT[connection.dialect.name],
+                                 {"id": instance, "role": role, "seen_at": now, "sends": replies})
+        rows = await connection.execute(_PEERS, {"since": now - alive})
         return [Peer(str(role_), float(sends)) for role_, sends in rows]
+
+
+def _upsert_beat(dialect: Any) -> Any:
+    statement = dialect.insert(Instance)
+    return statement.on_conflict_do_update(
+        index_elements=["id"], set_={"role": statement.excluded.role,
+                                     "seen_at": statement.excluded.seen_at,
+                                     "sends": statement.excluded.sends})
+
+
+_BEAT = {"postgresql": _upsert_beat(postgresql), "sqlite": _upsert_beat(sqlite)}
+_PEERS = select(Instance.role, Instance.sends).where(Instance.seen_at >= bindparam("since"))
 
 
 async def forget_gone(sessions: Sessions) -> int:
