@@ -40,7 +40,7 @@ request against the spec), per message, during the scenario.
 Targets (issue 10): in (a), careerbot's own CPU (careerbot - echo) <= 3 ms a message and its
 p99 <= 1.5 x the echo bot's (and < 100 ms); ready in < 1.5 s, polling or webhook.
 One run of (a) varies by about 1 ms of own CPU and x0.5 of p99 ratio on a 2-core machine, so
-(a) runs `--rounds` times (default 3) per bot, careerbot and echo alternating, each in a fresh
+(a) runs `--rounds` times (default 5) per bot, careerbot and echo alternating, each in a fresh
 process; the targets are judged on the medians of the rounds' paired differences and ratios.
 (b) runs once per bot, after the first round's (a), in the same process.
 """
@@ -430,7 +430,7 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=None,
                         help="listen backlog of the double's HTTP server (default: unchanged, "
                              f"socketserver's {server._Server.request_queue_size})")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="runs of scenario (a) per bot, alternating; the targets are judged "
                              "on the medians (one run varies by about 1 ms of own CPU)")
     parser.add_argument("--start-only", action="store_true",
