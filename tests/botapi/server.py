@@ -173,6 +173,7 @@ class Call:
     # time.monotonic() when the request was in, before the double checked it against the spec
     # (`at` comes after): the time a bot's request took to arrive, for latency measures.
     received: float | None = None
+    body_type: str = ""  # the media type of the request's body ("application/json"...), if any
 
     @property
     def ok(self) -> bool:
@@ -789,7 +790,8 @@ class BotApiDouble:
             _resolve_attachments(request)
             params, problems = self.spec.validate(canonical, request.raw)
         problems = request.problems + problems
-        call = self._record(request.method, params, match["client"], received)
+        call = self._record(request.method, params, match["client"], received,
+                            _media_type(handler.headers.get("Content-Type", "")) if body else "")
 
         delay = self._take_delay(call.method)
         if delay:
@@ -816,10 +818,10 @@ class BotApiDouble:
         return status, answer
 
     def _record(self, method: str, params: dict[str, Any], client: str | None = None,
-                received: float | None = None) -> Call:
+                received: float | None = None, body_type: str = "") -> Call:
         with self._cond:
             call = Call(method, params, time.monotonic(), index=len(self._calls), client=client,
-                        received=received)
+                        received=received, body_type=body_type)
             self._calls.append(call)
             self._cond.notify_all()
             return call
@@ -1343,11 +1345,16 @@ def _chat_of_update(update: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _media_type(content_type: str) -> str:
+    """"multipart/form-data; boundary=x" -> "multipart/form-data"."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
     """The parameters of a form-encoded, multipart or JSON body (ValueError if malformed)."""
     if not body:
         return {}
-    kind = content_type.split(";", 1)[0].strip().lower()
+    kind = _media_type(content_type)
     if kind == "application/json":
         try:
             decoded = json.loads(body)
