@@ -899,9 +899,10 @@ def starting(config: Config, loaded: Loaded,
 
 async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], config: Config,
                        announcing: Announcing, instance: str, broadcaster: Broadcaster | None,
-                       every: float = 1.0) -> None:
-    """Every second: tell the peers how busy this instance is, and keep to its share of Telegram's
-    budget (see budget.py); at the end, leave, so the others take the whole budget at once.
+                       every: float = 0.5) -> None:
+    """Every half second: tell the peers how busy this instance is, and keep to its share of
+    Telegram's budget (see budget.py); at the end, leave, so the others take the whole budget at
+    once.
     """
     limiter = application.bot.rate_limiter
     counted, since = (limiter.replies if isinstance(limiter, TelegramRateLimiter) else 0,
@@ -915,11 +916,12 @@ async def share_budget(application: Application[Any, Any, Any, Any, Any, Any], c
             demand = (replies - counted) / max(time.monotonic() - since, 1e-3) + waiting
             counted, since = replies, time.monotonic()
             try:
-                # A peer half a beat late is counted out of the split: more often dead than slow
-                # (a SIGKILLed web instance held its share for 2.5 s, while its traffic queued
-                # here), and a slow one beats again within a second.
+                # A peer a whole beat late is counted out of the split: more often dead than
+                # slow, and meanwhile its traffic queues on the others. A SIGKILLed web instance
+                # held its share for 1.5-2.5 s with a beat a second (a chat p99 of 173 ms on the
+                # survivor in the acceptance probe), 1-1.5 s now; a live peer may lag 0.5 s.
                 peers = await coordination.beat(announcing.db, instance, config.role, demand,
-                                                alive=timedelta(seconds=1.5 * every))
+                                                alive=timedelta(seconds=2 * every))
             except Exception as error:  # the database is away: keep the last share
                 log.warning("heartbeat failed (%s)", type(error).__name__)
                 continue
