@@ -137,7 +137,7 @@ async def beat(sessions: Sessions, instance: str, role: str, replies: float,
                alive: timedelta = timedelta(seconds=6)) -> list[Peer]:
     """Say this instance is alive (and how busy); the instances alive now, itself included."""
     now = _now()
-    # Every second on every instance: on the engine's connection with statements built once,
+    # Twice a second on every instance: on the engine's connection with statements built once,
     # a third of the CPU of the same work in an ORM session (see database.poll).
     async with engine_of(sessions).begin() as connection:
         await connection.execute(_BEAT[connection.dialect.name],
