@@ -138,7 +138,7 @@ async def beat(sessions: Sessions, instance: str, role: str, replies: float,
     """Say this instance is alive (and how busy); the instances alive now, itself included."""
     now = _now()
     # Twice a second on every instance: on the engine's connection with statements built once,
-    # a third of the CPU of the same work in an ORM session (see database.poll).
+    # 30 % less CPU than the same work in an ORM session (2.6 against 3.75 ms on SQLite).
     async with engine_of(sessions).begin() as connection:
         await connection.execute(_BEAT[connection.dialect.name],
                                  {"id": instance, "role": role, "seen_at": now, "sends": replies})
