@@ -1,6 +1,6 @@
 """Benchmark careerbot over Telegram: reply latency and throughput through the Bot API double.
 
-Run from the project root (about 3.5 minutes):
+Run from the project root (about 5 minutes):
 
     .venv/bin/python bench/bench_telegram.py --backlog 128
 

@@ -57,7 +57,8 @@ class JsonBodyRequest(HTTPXRequest):
                                                    headers=JSON_HEADERS, timeout=timeout)
         except httpx.PoolTimeout as error:
             raise TimedOut("Pool timeout: All connections in the connection pool are occupied. "
-                           "Request was *not* sent to Telegram.") from error
+                           "Request was *not* sent to Telegram. Consider adjusting the connection "
+                           "pool size or the pool timeout.") from error
         except httpx.TimeoutException as error:
             raise TimedOut from error
         except httpx.HTTPError as error:

@@ -48,7 +48,8 @@ Updates (each enqueues one update for getUpdates and returns its ``update_id``):
 Observation:
     ``calls`` (snapshot list of :class:`Call`: ``method``, decoded ``params``, ``at``
     (``time.monotonic()`` once checked against the spec; ``received``: before that check),
-    ``client`` (see ``api_root_for``), plus ``status`` and ``result`` once answered),
+    ``client`` (see ``api_root_for``), ``body_type`` (the body's media type, e.g.
+    ``application/json``), plus ``status`` and ``result`` once answered),
     ``calls_to(method)``,
     ``messages_to(chat_id)`` (:class:`SentMessage`: what the bot sent there, as it reads after
     edits), ``wait_for(predicate, timeout=5.0)`` -> the first answered call matching, else
