@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from rapidfuzz import fuzz
+from unidecode import unidecode
 
 from careerbot.evaluation import Case, calibrate, fit_logistic, run, summarise
 from careerbot.faq import Faq
 from careerbot.faq_loader import load_faq
 from careerbot.matching import OFF_TOPIC, Bm25, Matcher, Settings, decide
-from careerbot.normalize import content_words, looks_english, words
+from careerbot.normalize import char_ngrams, content_words, fold, looks_english, stems, words
 from tests.conftest import REPO
 
 
@@ -32,6 +36,19 @@ def test_words_fold_accents_elisions_and_sms() -> None:
     assert content_words("je voudrais savoir c koi un concours") == ("quoi", "concours")
 
 
+@pytest.mark.parametrize("text", [
+    "Ça coûte combien, l'école ? Où s'inscrire… « vite » — merci",
+    "ŒUVRE Æther straße ĳssel ﬁn №5 ½ ²",
+    "北京 Москва مرحبا שלום Ελλάδα 😀👍🏽 \u200b\ufeff tab\tend",
+    "plain ascii, UPPER and lower",
+    "",
+])
+def test_fold_is_unidecode_lowered(text: str) -> None:
+    """Folding by the kept table gives unidecode's result, twice (the second from the table)."""
+    assert fold(text) == unidecode(text).lower()
+    assert fold(text) == unidecode(text).lower()
+
+
 def test_looks_english() -> None:
     """English messages are told apart from French ones."""
     assert looks_english("how do I become a civil servant in France")
@@ -46,6 +63,39 @@ def test_bm25_scores_are_normalised_and_ordered() -> None:
     assert scores[0] > scores[1] > scores[2] == 0.0
     assert 0.0 < scores.max() <= 1.0
     assert index.scores(["inconnu"]).max() == 0.0
+
+
+def test_bm25_dense_scores_equal_the_postings_to_the_bit(matcher: Matcher) -> None:
+    """The dense matrix kept for a small FAQ gives exactly the postings' scores (the same sums
+    in the same order), for every development question.
+    """
+    cases = yaml.safe_load((REPO / "tests" / "eval" / "dev.yaml").read_text(encoding="utf-8"))
+    texts = [str(case["q"]) for case in cases["cases"]]
+    for index, tokens in ((matcher.chars, char_ngrams), (matcher.words, stems)):
+        assert index.dense is not None
+        postings = copy.copy(index)
+        postings.dense = None
+        for text in texts:
+            assert np.array_equal(index.scores(tokens(text)), postings.scores(tokens(text))), text
+
+
+def test_bm25_keeps_no_dense_matrix_when_large_nor_in_its_pickle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the size limit only the postings answer; a pickle leaves the matrix out and the
+    loaded index rebuilds it.
+    """
+    wide = Bm25([[f"t{(doc * 7 + k) % 300}" for k in range(20)] for doc in range(200)])
+    assert wide.dense is not None and wide.dense.shape == (300, 200)
+    assert len(pickle.dumps(wide)) < wide.dense.nbytes / 4
+    loaded = pickle.loads(pickle.dumps(wide))
+    assert loaded.dense is not None and np.array_equal(loaded.dense, wide.dense)
+    documents = [["concours", "externe"], ["concours"], ["salaire", "grille"]]
+    small = Bm25(documents)
+    assert small.dense is not None
+    monkeypatch.setattr(Bm25, "DENSE_CELLS", 3 * 4 - 1)  # 4 terms x 3 documents, one cell over
+    large = Bm25(documents)
+    assert large.dense is None
+    assert np.array_equal(large.scores(["concours", "grille"]), small.scores(["concours", "grille"]))
 
 
 @pytest.mark.parametrize(("text", "entry_id"), [
