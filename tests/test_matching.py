@@ -15,7 +15,7 @@ from unidecode import unidecode
 from careerbot.evaluation import Case, calibrate, fit_logistic, run, summarise
 from careerbot.faq import Faq
 from careerbot.faq_loader import load_faq
-from careerbot.matching import OFF_TOPIC, Bm25, Matcher, Settings, decide
+from careerbot.matching import NO_AGREEMENT, OFF_TOPIC, Bm25, Matcher, Settings, decide
 from careerbot.normalize import char_ngrams, content_words, fold, looks_english, stems, words
 from tests.conftest import REPO
 
@@ -182,6 +182,19 @@ def test_settings_round_trip() -> None:
     """Settings written to matching.yaml read back the same."""
     settings = Settings(answer_min=0.61, margin_min=0.02, suggest_min=0.2)
     assert Settings.from_mapping(settings.to_mapping()) == settings
+
+
+def test_confidence_is_the_logistic_of_the_features_calibration_fits(matcher: Matcher) -> None:
+    """At answer time the model computes exactly what calibration fitted: the logistic of the
+    features weighted by the coefficients, plus the bias.
+    """
+    model = matcher.settings.confidence
+    ranking = [("a", 0.62), ("b", 0.41), ("c", 0.2)]
+    for length, agreement in ((1, (1.0, 1.0, 1.0)), (7, (1.0, 0.0, 1.0)), (40, NO_AGREEMENT)):
+        z = float(model.features(ranking, length, agreement) @ model.weights()) + model.bias
+        assert model.probability(ranking, length, agreement) == pytest.approx(
+            1 / (1 + np.exp(-z)), abs=1e-12)
+    assert model.probability([], 3) == 0.0
 
 
 def test_fit_logistic_orders_probabilities() -> None:
