@@ -209,6 +209,7 @@ class Conversation:
         self.clock = clock
         self.team_inbox = team_inbox  # an organisers' chat receives questions users send on
         self.version = version  # which FAQ answers ("3f2a9c… of 30/11 09:12"), shown by /aide
+        self._rows_built: dict[tuple[str, Lang], tuple[tuple[Button, ...], ...]] = {}
 
     @staticmethod
     def language(text: str) -> Lang:
@@ -354,19 +355,28 @@ class Conversation:
         entry = self.faq.by_id.get(entry_id)
         if entry is None:
             return Reply(TEXTS[lang]["unknown"], self._theme_rows(lang))
-        parts = [self._answer(entry, lang)]
+        html = self._answer(entry, lang)
         event = self._next_event(entry)
         if event is not None:
-            parts.append(TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang)))
-        has_details = bool(self._details(entry, lang))
-        rows: list[tuple[Button, ...]] = []
-        if has_details:
-            rows.append((Button(TEXTS[lang]["btn_details"], encode(cb.Details(entry.id))),))
-        rows.extend((Button(f"🔗 {link.label}", url=link.url),) for link in entry.links)
-        if not has_details:
-            rows.extend(self._related_rows(entry, lang))
-        rows.append(self._back_row(entry, lang))
-        return Reply("\n\n".join(parts), tuple(rows), match)
+            footer = TEXTS[lang]["event_footer"].format(event=self._event_line(event, lang))
+            html = f"{html}\n\n{footer}"
+        return Reply(html, self._entry_rows(entry, lang), match)
+
+    def _entry_rows(self, entry: Entry, lang: Lang) -> tuple[tuple[Button, ...], ...]:
+        # The buttons of an answer depend on the FAQ only, which this conversation never
+        # changes (a reload makes a new one): built once per entry and language.
+        rows = self._rows_built.get((entry.id, lang))
+        if rows is None:
+            has_details = bool(self._details(entry, lang))
+            built: list[tuple[Button, ...]] = []
+            if has_details:
+                built.append((Button(TEXTS[lang]["btn_details"], encode(cb.Details(entry.id))),))
+            built.extend((Button(f"🔗 {link.label}", url=link.url),) for link in entry.links)
+            if not has_details:
+                built.extend(self._related_rows(entry, lang))
+            built.append(self._back_row(entry, lang))
+            rows = self._rows_built[(entry.id, lang)] = tuple(built)
+        return rows
 
     def details(self, entry_id: str, lang: Lang = "fr") -> Reply:
         """The second message of an entry: the rest of the answer, then the related entries."""

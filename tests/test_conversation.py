@@ -38,6 +38,24 @@ def test_answer_has_links_related_and_next_event(faq_dir: Path) -> None:
     assert check_html(reply.html).errors == ()
 
 
+def test_answer_buttons_follow_the_language_and_the_footer_the_clock(faq_dir: Path) -> None:
+    """One conversation answers an entry in each language with that language's buttons, the
+    same buttons every time, and the event footer of the moment (the buttons are built once).
+    """
+    now = [NOW]
+    faq, _ = load_faq(faq_dir)
+    talk = Conversation(faq, Matcher(faq, Settings()), clock=lambda: now[0])
+    french, english = talk.entry("concours-definition"), talk.entry("concours-definition", "en")
+    assert [b.label for b in french.buttons[-1]] == ["⬅️ Retour", "🏠 Menu"]
+    assert [b.label for b in english.buttons[-1]] == ["⬅️ Back", "🏠 Menu"]
+    assert talk.entry("concours-definition").buttons == french.buttons
+    assert "Prochain événement" in french.html
+    now[0] = datetime(2031, 1, 1, tzinfo=UTC)  # every event of the fixture is over
+    later = talk.entry("concours-definition")
+    assert "Prochain événement" not in later.html
+    assert later.buttons == french.buttons
+
+
 def test_english_question_gets_english_answer(faq_dir: Path) -> None:
     """A message in English is answered with the entry's English version."""
     reply = conversation(faq_dir, NOW).ask("how do civil service exams work")
