@@ -33,5 +33,17 @@ def keyboard_json(rows: Sequence[Sequence[Button]]) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _keyboard_json(rows: tuple[tuple[Button, ...], ...]) -> str | None:
-    markup = _keyboard(rows)
-    return json.dumps(markup.to_dict()) if markup is not None else None
+    # Written as the Bot API's InlineKeyboardMarkup directly: building python-telegram-bot's
+    # objects only to serialise them cost 56 µs a keyboard, against 8 (a test checks both
+    # give the same JSON).
+    if not rows:
+        return None
+    return json.dumps({"inline_keyboard": [[_button(b) for b in row] for row in rows]})
+
+
+def _button(button: Button) -> dict[str, str]:
+    if button.url:
+        return {"text": button.label, "url": button.url}
+    if button.action is None:
+        return {"text": button.label}
+    return {"text": button.label, "callback_data": button.action}
